@@ -1,0 +1,48 @@
+# The commands the README shows. `make help` lists them.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Local state stays in the project: Prefect's home, the MLflow store and artifacts.
+export PREFECT_HOME ?= $(CURDIR)/.state/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+export MLFLOW_DISABLE_TELEMETRY ?= true
+export GIT_PYTHON_REFRESH ?= quiet
+
+.PHONY: help install run scenario test test-fast lint serve stop status bench lock clean
+
+help: ## Show the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	python3.11 -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet --no-deps -e .
+	@mkdir -p $(PREFECT_HOME)
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with the pinned requirements
+
+run: $(STAMP) ## Train and register a model (generated data unless data/raw has CICIDS2017)
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/training.py
+
+test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) -m pytest
+
+test-fast: $(STAMP) ## Run the tests without the slow end-to-end runs
+	$(PYTHON) -m pytest -m "not slow"
+
+lint: $(STAMP) ## Lint the code (ruff)
+	$(VENV)/bin/ruff check src flows tests bench
+
+lock: ## Re-pin requirements.txt from requirements.in in a fresh environment
+	rm -rf /tmp/nids-lock && python3 -m venv /tmp/nids-lock
+	/tmp/nids-lock/bin/pip install --quiet -r requirements.in
+	/tmp/nids-lock/bin/pip freeze --exclude-editable | grep -v '^nids' > requirements.txt
+
+clean: ## Remove derived data and local state (keeps data/raw and the venv)
+	rm -rf data/generated data/interim data/processed .state mlflow.db mlartifacts

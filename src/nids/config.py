@@ -1,0 +1,134 @@
+"""Typed configuration of the flows, shared with their Prefect parameters.
+
+Each flow has one model here; `config/<flow>.yaml` holds the project's values. Paths are
+relative to the project root, so a worker that changes directory still finds them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nids.paths import CONFIG_DIR, PROJECT_ROOT
+
+ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
+
+
+class LabelGrouping(StrEnum):
+    """How labels become classes: the 15 labels, or the attack families of `schema`."""
+
+    LABELS = "labels"
+    FAMILIES = "families"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(StrictModel):
+    raw_dir: str = Field("data/raw", description="Folder of CICIDS2017 CSVs or zips of them.")
+    generated_dir: str = Field(
+        "data/generated", description="Where generated CICIDS2017-format CSVs are written."
+    )
+    interim_dir: str = Field("data/interim", description="Parquet cache of parsed inputs.")
+    processed_dir: str = Field("data/processed", description="Train/validation/test splits.")
+    generated_rows: int = Field(
+        200_000, ge=1_000, le=5_000_000,
+        description="Rows of generated data when data/raw holds no CICIDS2017 file.",
+    )
+    generated_days: list[str] | None = Field(
+        None, description="Days of generated data (default: the whole week).",
+    )
+    days: list[str] | None = Field(
+        None,
+        description="Train only on these days (e.g. Monday, Tuesday, Wednesday); all when empty.",
+    )
+    seed: int = Field(2017, description="Seed of the data generator.")
+
+
+class ValidationConfig(StrictModel):
+    max_missing_share: float = Field(
+        0.5, ge=0, le=1, description="Refuse a column with a larger share of missing values."
+    )
+    max_infinite_share: float = Field(
+        0.2, ge=0, le=1, description="Refuse a column with a larger share of infinite values."
+    )
+
+
+class FeatureConfig(StrictModel):
+    label_grouping: LabelGrouping = Field(
+        LabelGrouping.LABELS, description="Classes: the 15 labels or the attack families."
+    )
+    validation_share: float = Field(0.1, gt=0, lt=0.5)
+    test_share: float = Field(0.2, gt=0, lt=0.5)
+    max_rows_per_class: int | None = Field(
+        100_000, ge=1_000,
+        description="Undersample any class above this many rows in the training split only "
+        "(keeps full-scale training within minutes; validation and test keep every row).",
+    )
+    reference_rows: int = Field(
+        50_000, ge=100, description="Rows of the reference sample logged with the model."
+    )
+    seed: int = Field(42)
+
+
+class XGBoostConfig(StrictModel):
+    n_estimators: int = Field(400, ge=1, le=5_000)
+    learning_rate: float = Field(0.15, gt=0, le=1)
+    max_depth: int = Field(8, ge=1, le=20)
+    min_child_weight: float = Field(1.0, ge=0)
+    subsample: float = Field(0.9, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    max_bin: int = Field(256, ge=16, le=1024)
+    early_stopping_rounds: int = Field(20, ge=1)
+    class_weight_power: float = Field(
+        0.5, ge=0, le=1,
+        description="Sample weight = (balanced class weight) ** power; 0 = none, 1 = balanced.",
+    )
+    n_jobs: int = Field(2, ge=1)
+    seed: int = Field(42)
+
+
+class RegistryConfig(StrictModel):
+    experiment_name: str = Field("nids-training")
+    model_name: str = Field("cicids2017-xgboost", description="Registered model name.")
+    promotion_metric: str = Field("macro_f1", pattern="^(macro_f1|weighted_f1|accuracy)$")
+    quality_floor: float = Field(
+        0.5, ge=0, le=1, description="Refuse to register a model below this promotion metric."
+    )
+
+
+class TrainingConfig(StrictModel):
+    """Everything the training flow needs; rendered as a form in the Prefect UI."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    features: FeatureConfig = Field(default_factory=FeatureConfig)
+    model: XGBoostConfig = Field(default_factory=XGBoostConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+
+
+def project_path(relative: str | Path) -> Path:
+    """A config path resolved against the project root (absolute paths pass through)."""
+    path = Path(relative)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_config(model: type[ConfigModel], path: Path) -> ConfigModel:
+    """Read and validate a YAML config, naming the file and the bad key on error."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read the config ({error})") from error
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ValueError(f"{path}: invalid config; fix these keys:\n{error}") from error
+
+
+def load_training_config(path: Path = CONFIG_DIR / "training.yaml") -> TrainingConfig:
+    return load_config(TrainingConfig, path)

@@ -1,0 +1,84 @@
+"""Evaluate predictions: accuracy, macro/weighted F1, per-class scores, confusion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on workers
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    per_class: pd.DataFrame   # precision, recall, f1, support per class
+    confusion: pd.DataFrame   # rows: true class, columns: predicted class
+
+    def metrics(self) -> dict[str, float]:
+        """Headline metrics by name (`macro_f1`, ...), the names config refers to."""
+        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1,
+                "weighted_f1": self.weighted_f1}
+
+
+def predicted_classes(probabilities: np.ndarray, order: list[str]) -> np.ndarray:
+    """The most probable class name of each row."""
+    if probabilities.ndim == 1:
+        probabilities = np.column_stack([1 - probabilities, probabilities])
+    return np.asarray(order, dtype=object)[probabilities.argmax(axis=1)]
+
+
+def evaluate(true: pd.Series | np.ndarray, predicted: np.ndarray) -> Evaluation:
+    """Scores over the classes that occur in either the truth or the predictions."""
+    true = np.asarray(true, dtype=object)
+    classes = sorted(set(true) | set(predicted))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, predicted, labels=classes, zero_division=0
+    )
+    per_class = pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.Index(classes, name="class"),
+    )
+    # Macro-F1 over the classes that are really present, as published results report it.
+    present = [c for c in classes if c in set(true)]
+    return Evaluation(
+        accuracy=float(accuracy_score(true, predicted)),
+        macro_f1=float(f1_score(true, predicted, labels=present, average="macro",
+                                zero_division=0)),
+        weighted_f1=float(f1_score(true, predicted, average="weighted", zero_division=0)),
+        per_class=per_class,
+        confusion=pd.DataFrame(confusion_matrix(true, predicted, labels=classes),
+                               index=classes, columns=classes),
+    )
+
+
+def plot_confusion(confusion: pd.DataFrame) -> plt.Figure:
+    """A row-normalised confusion matrix with the counts written in the cells."""
+    totals = confusion.sum(axis=1).replace(0, 1)
+    share = confusion.div(totals, axis=0)
+    size = max(6, 0.6 * len(confusion))
+    figure, axes = plt.subplots(figsize=(size + 2, size))
+    image = axes.imshow(share.to_numpy(), cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(confusion)), confusion.columns, rotation=60, ha="right")
+    axes.set_yticks(range(len(confusion)), confusion.index)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    for (row, column), count in np.ndenumerate(confusion.to_numpy()):
+        if count:
+            colour = "white" if share.iat[row, column] > 0.5 else "black"
+            axes.text(column, row, f"{count}", ha="center", va="center", fontsize=7,
+                      color=colour)
+    figure.colorbar(image, ax=axes, label="share of the true class")
+    figure.tight_layout()
+    return figure

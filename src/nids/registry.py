@@ -1,0 +1,170 @@
+"""MLflow at the flows' edge: tracking set-up, logging a trained model, the champion alias.
+
+The model is stored in XGBoost's own format (ubj) with its signature, an input example and
+metadata naming its classes and features, so scoring needs nothing but the registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+MODEL_ARTIFACT = "model"
+REFERENCE_ARTIFACT = "reference/reference.parquet"
+
+
+@dataclass
+class ModelBundle:
+    """A loaded model version with what scoring needs to use it."""
+
+    model: xgb.XGBClassifier
+    classes: list[str]
+    features: list[str]
+    version: str
+    run_id: str
+
+
+@dataclass
+class Promotion:
+    alias: str | None   # "champion", "challenger", or None when the model is refused
+    reason: str
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI, or the project's SQLite store by absolute path."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{MLFLOW_DB}"
+
+
+def configure_tracking(experiment_name: str) -> str:
+    """Point MLflow at the store and the experiment; returns the experiment id."""
+    mlflow.set_tracking_uri(tracking_uri())
+    experiment = mlflow.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        # Local stores keep artifacts in the project, not wherever the worker's cwd is.
+        location = MLFLOW_ARTIFACTS_DIR.as_uri() if tracking_uri().startswith("sqlite") else None
+        experiment_id = mlflow.create_experiment(experiment_name, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def decide_promotion(
+    score: float, champion_score: float | None, metric: str, floor: float
+) -> Promotion:
+    """Champion if it beats the champion on the same test split, challenger otherwise."""
+    if score < floor:
+        return Promotion(None, f"{metric} {score:.4f} is below the quality floor {floor:.4f}")
+    if champion_score is None:
+        return Promotion(CHAMPION, f"first model: {metric} {score:.4f}")
+    if score > champion_score:
+        return Promotion(CHAMPION, f"{metric} {score:.4f} beats champion {champion_score:.4f}")
+    return Promotion(
+        CHALLENGER, f"{metric} {score:.4f} does not beat champion {champion_score:.4f}"
+    )
+
+
+def log_model(
+    model: xgb.XGBClassifier, example: pd.DataFrame, classes: list[str], features: list[str]
+) -> str:
+    """Log the model in the active run; returns its model URI."""
+    signature = infer_signature(example, model.predict_proba(example))
+    info = mlflow.xgboost.log_model(
+        model, name=MODEL_ARTIFACT, signature=signature, input_example=example.head(5),
+        model_format="ubj", metadata={"classes": classes, "features": features},
+    )
+    return info.model_uri
+
+
+def register_version(
+    model_uri: str, model_name: str, tags: dict[str, str]
+) -> ModelVersion:
+    version = mlflow.register_model(model_uri, model_name, tags=tags)
+    logger.info("Registered %s version %s", model_name, version.version)
+    return version
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(model_name, alias, version)
+
+
+def version_by_alias(model_name: str, alias: str) -> ModelVersion | None:
+    """The version an alias points at, or None when the model or alias does not exist."""
+    try:
+        return MlflowClient().get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        return None
+
+
+def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
+    """The model an alias points at, with its classes and features; None if there is none."""
+    version = version_by_alias(model_name, alias)
+    if version is None:
+        return None
+    uri = f"models:/{model_name}@{alias}"
+    metadata = mlflow.models.get_model_info(uri).metadata or {}
+    if "classes" not in metadata or "features" not in metadata:
+        raise ValueError(
+            f"{uri} (version {version.version}) carries no class/feature metadata; "
+            "it was not logged by this project's training flow. Move the alias to a version "
+            "that was."
+        )
+    return ModelBundle(
+        model=mlflow.xgboost.load_model(uri), classes=list(metadata["classes"]),
+        features=list(metadata["features"]), version=str(version.version),
+        run_id=version.run_id,
+    )
+
+
+def predict_classes(bundle: ModelBundle, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(class name, probability of that class) for each row, with the bundle's features."""
+    probabilities = bundle.model.predict_proba(features[bundle.features])
+    best = probabilities.argmax(axis=1)
+    names = np.asarray(bundle.classes, dtype=object)[best]
+    return names, probabilities[np.arange(len(best)), best]
+
+
+def download_reference(run_id: str, destination: Path) -> pd.DataFrame:
+    """The reference sample logged with a training run."""
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=str(destination)
+    )
+    return pd.read_parquet(path)
+
+
+@contextmanager
+def temporary_parquet(frame: pd.DataFrame, name: str = "reference.parquet") -> Iterator[Path]:
+    """Write a frame to a Parquet file in a temporary folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        frame.to_parquet(path, index=False)
+        yield path

@@ -1,0 +1,69 @@
+"""Train the XGBoost classifier: hist trees, class weighting, early stopping, seeded."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from nids.config import XGBoostConfig
+
+logger = logging.getLogger(__name__)
+
+
+def class_weights(codes: np.ndarray, n_classes: int, power: float) -> np.ndarray:
+    """Per-row weights: the balanced class weight raised to `power` (0 = unweighted)."""
+    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    balanced = len(codes) / (n_classes * np.maximum(counts, 1))
+    return (balanced**power)[codes]
+
+
+def encode(classes: pd.Series, order: list[str]) -> np.ndarray:
+    """Class names to codes 0..n-1 in `order`; names outside `order` are refused."""
+    codes = pd.Categorical(classes, categories=order).codes
+    if (codes < 0).any():
+        unknown = sorted(set(classes[codes < 0]))
+        raise ValueError(f"Classes {unknown} are not among the model's classes {order}.")
+    return codes.astype(np.int32)
+
+
+def train_model(
+    train_x: pd.DataFrame, train_y: pd.Series, validation_x: pd.DataFrame,
+    validation_y: pd.Series, order: list[str], params: XGBoostConfig,
+) -> xgb.XGBClassifier:
+    """Fit on the training split, stopping early on the validation split's log-loss."""
+    train_codes, validation_codes = encode(train_y, order), encode(validation_y, order)
+    model = xgb.XGBClassifier(
+        tree_method="hist",
+        objective="multi:softprob" if len(order) > 2 else "binary:logistic",
+        n_estimators=params.n_estimators,
+        learning_rate=params.learning_rate,
+        max_depth=params.max_depth,
+        min_child_weight=params.min_child_weight,
+        subsample=params.subsample,
+        colsample_bytree=params.colsample_bytree,
+        max_bin=params.max_bin,
+        early_stopping_rounds=params.early_stopping_rounds,
+        eval_metric="mlogloss" if len(order) > 2 else "logloss",
+        n_jobs=params.n_jobs,
+        random_state=params.seed,
+    )
+    model.fit(
+        train_x, train_codes,
+        sample_weight=class_weights(train_codes, len(order), params.class_weight_power),
+        eval_set=[(validation_x, validation_codes)],
+        sample_weight_eval_set=[
+            class_weights(validation_codes, len(order), params.class_weight_power)
+        ],
+        verbose=False,
+    )
+    logger.info("Trained %d rounds (best iteration %d)", model.n_estimators,
+                model.best_iteration)
+    return model
+
+
+def predict_proba(model: xgb.XGBClassifier, features: pd.DataFrame) -> np.ndarray:
+    """Class probabilities, one column per class of the model (also for two classes)."""
+    return model.predict_proba(features)
