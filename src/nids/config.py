@@ -132,3 +132,25 @@ def load_config(model: type[ConfigModel], path: Path) -> ConfigModel:
 
 def load_training_config(path: Path = CONFIG_DIR / "training.yaml") -> TrainingConfig:
     return load_config(TrainingConfig, path)
+
+
+class RetrainConfig(StrictModel):
+    enabled: bool = Field(True, description="Start the training flow when thresholds are crossed.")
+    cooldown_hours: float = Field(
+        24, ge=0, le=24 * 30,
+        description="No retrain if a training run started within this many hours.",
+    )
+    deployment_name: str = Field(
+        "training/training", description="Training deployment to start under a Prefect server."
+    )
+    timeout_seconds: float = Field(
+        0, ge=0, le=6 * 3600,
+        description="How long to wait for the started training run (0: do not wait).",
+    )
+
+
+class AlertConfig(StrictModel):
+    notification_block: str | None = Field(
+        None, description="Prefect notification block, e.g. 'slack-webhook/nids-alerts'."
+    )
+    webhook_url: str | None = Field(None, description="URL that receives a JSON POST.")

@@ -37,6 +37,7 @@ LOADER_VERSION = "1"
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 _HEAD_BYTES = 65_536
 _SUSPECT_DELIMITERS = (";", "\t", "|")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,18 @@ def day_of(name: str) -> str:
     return first if first in DAYS else "unknown"
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a BOM: a NUL beside each ASCII character, on one side only."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return max(even, odd) > len(head) // 4 and min(even, odd) < len(head) // 40
+
+
 def _sniff_header(data: bytes, name: str) -> list[str]:
     """The raw header cells, after refusing empty, binary and mis-encoded files."""
     head = data[:_HEAD_BYTES]
-    if not data.strip(b"\r\n\t ,"):
+    if not data.removeprefix(_UTF8_BOM).strip(b"\r\n\t ,"):
         raise ValueError(f"{name}: the file is empty; download or copy it again.")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
         raise ValueError(
             f"{name}: the file is UTF-16 encoded; CICIDS2017 CSVs are ASCII/UTF-8. "
             "Re-save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)."
@@ -140,16 +147,21 @@ def _sniff_header(data: bytes, name: str) -> list[str]:
     cells = text.split(",")
     if len(cells) == 1:
         used = [d for d in _SUSPECT_DELIMITERS if d in text]
-        hint = f" It looks {used[0]!r}-separated;" if used else ""
+        if not used:
+            raise ValueError(
+                f"{name}: the first line ({text[:60]!r}) is not a CSV header. Is it an HTML "
+                "page or another format saved as .csv? Download the CICIDS2017 file again."
+            )
         raise ValueError(
-            f"{name}: the header has a single column.{hint} CICIDS2017 CSVs are "
-            "comma-separated: re-export it with ',' as the delimiter."
+            f"{name}: the header has a single column. It looks {used[0]!r}-separated; "
+            "CICIDS2017 CSVs are comma-separated: re-export it with ',' as the delimiter."
         )
     return cells
 
 
-def _check_columns(names: list[str], name: str) -> None:
-    missing = [c for c in (*FEATURE_COLUMNS, LABEL_COLUMN) if c not in names]
+def _check_columns(names: list[str], name: str, require_label: bool = True) -> None:
+    required = (*FEATURE_COLUMNS, LABEL_COLUMN) if require_label else FEATURE_COLUMNS
+    missing = [c for c in required if c not in names]
     if missing:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise ValueError(
@@ -194,31 +206,44 @@ def _canonical_labels(raw: pa.ChunkedArray, name: str) -> pd.Categorical:
     return pd.Categorical.from_codes(label_codes, categories=list(LABELS))
 
 
-def read_flow_csv(data: bytes, name: str) -> pd.DataFrame:
-    """Parse one CICIDS2017 CSV (bytes) into canonical feature columns and `label`."""
+def read_flow_csv(data: bytes, name: str, require_label: bool = True) -> pd.DataFrame:
+    """Parse one CICIDS2017 CSV (bytes) into canonical feature columns and `label`.
+
+    Without `require_label`, a file with no Label column (unlabelled traffic) is accepted
+    and the frame has no `label` column.
+    """
     header = _sniff_header(data, name)
     names = canonical_header(header)
-    _check_columns(names, name)
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    _check_columns(names, name, require_label)
+    labelled = LABEL_COLUMN in names
+    columns = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
+    body = data.removeprefix(_UTF8_BOM)
     types = {c: pa.float32() for c in FEATURE_COLUMNS} | {LABEL_COLUMN: pa.binary()}
     try:
         table = pv.read_csv(
             io.BytesIO(body),
             read_options=pv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             convert_options=pv.ConvertOptions(
-                column_types=types, include_columns=[*FEATURE_COLUMNS, LABEL_COLUMN],
+                column_types={c: types[c] for c in columns}, include_columns=columns,
             ),
         )
     except pa.ArrowInvalid as error:
         raise _explain_arrow_error(error, names, name) from error
-    blank = pc.equal(pc.binary_length(table[LABEL_COLUMN]), 0)
-    blank = pc.and_(blank, pc.is_null(table[FEATURE_COLUMNS[1]]))
-    table = table.filter(pc.invert(blank))
+    table = table.filter(pc.invert(_blank_rows(table, labelled)))
     if table.num_rows == 0:
         raise ValueError(f"{name}: the file has a header but no data rows.")
-    frame = table.drop_columns([LABEL_COLUMN]).to_pandas()
-    frame[LABEL_COLUMN] = _canonical_labels(table[LABEL_COLUMN], name)
+    frame = table.select(list(FEATURE_COLUMNS)).to_pandas()
+    if labelled:
+        frame[LABEL_COLUMN] = _canonical_labels(table[LABEL_COLUMN], name)
     return frame
+
+
+def _blank_rows(table: pa.Table, labelled: bool) -> pa.ChunkedArray:
+    """The all-comma lines of the official exports: no duration and no label."""
+    blank = pc.is_null(table[FEATURE_COLUMNS[1]])
+    if labelled:
+        blank = pc.and_(blank, pc.equal(pc.binary_length(table[LABEL_COLUMN]), 0))
+    return blank
 
 
 def _members(path: Path) -> Iterator[tuple[str, bytes]]:
@@ -238,7 +263,9 @@ def _members(path: Path) -> Iterator[tuple[str, bytes]]:
             yield f"{path.name}/{member}", archive.read(member)
 
 
-def read_input(path: Path, verify: bool = True) -> tuple[pd.DataFrame, list[InputFile]]:
+def read_input(
+    path: Path, verify: bool = True, require_label: bool = True
+) -> tuple[pd.DataFrame, list[InputFile]]:
     """Read one CSV or zip; each file gets `source_file` and `day` columns."""
     frames, files = [], []
     for name, data in _members(path):
@@ -249,7 +276,7 @@ def read_input(path: Path, verify: bool = True) -> tuple[pd.DataFrame, list[Inpu
         if warning:
             logger.warning(warning)
             info.warnings.append(warning)
-        frame = read_flow_csv(data, name)
+        frame = read_flow_csv(data, name, require_label)
         frame["source_file"] = short_name
         frame["day"] = day_of(short_name)
         info.rows = len(frame)

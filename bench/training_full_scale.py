@@ -1,0 +1,95 @@
+"""Benchmark: the training flow on generated data at full CICIDS2017 scale.
+
+Generates 2,830,743 rows with the real class proportions (once; reused afterwards), then runs
+the real training flow on them and prints the wall time and peak memory (RSS) of each stage.
+
+    .venv/bin/python bench/training_full_scale.py [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import psutil
+from prefect import get_client
+
+from nids.config import load_training_config
+from nids.generate import FULL_SCALE_ROWS, generate_dataset
+from nids.paths import DATA_DIR, PROJECT_ROOT
+
+sys.path.insert(0, str(PROJECT_ROOT))  # for `flows`
+
+logger = logging.getLogger("bench")
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's resident memory every 100 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[datetime, int]] = []
+        self.running = True
+
+    def run(self) -> None:
+        process = psutil.Process()
+        while self.running:
+            self.samples.append((datetime.now(UTC), process.memory_info().rss))
+            time.sleep(0.1)
+
+    def peak(self, start: datetime, end: datetime) -> int:
+        within = [rss for at, rss in self.samples if start <= at <= end]
+        return max(within, default=0)
+
+
+async def task_runs(flow_run_id):
+    async with get_client() as client:
+        runs = await client.read_task_runs()
+        return sorted((r for r in runs if r.flow_run_id == flow_run_id),
+                      key=lambda r: r.start_time)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=FULL_SCALE_ROWS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    folder = DATA_DIR / "generated" / f"bench-{args.rows}"
+    started = time.perf_counter()
+    generate_dataset(folder, args.rows, seed=2017)
+    generation = time.perf_counter() - started
+
+    from flows.training import training_flow
+
+    config = load_training_config()
+    config.data.raw_dir = str(folder / "none")  # no raw data: use the generated folder
+    config.data.generated_dir = str(folder)
+    config.data.generated_rows = args.rows
+    config.registry.experiment_name = "nids-bench"
+    config.registry.model_name = "cicids2017-xgboost-bench"
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    state = training_flow(config=config, reason="benchmark", return_state=True)
+    total = time.perf_counter() - started
+    sampler.running = False
+    runs = asyncio.run(task_runs(state.state_details.flow_run_id))
+    print(f"rows: {args.rows:,}; generation (not in the flow): {generation:.1f} s")
+    print(f"{'stage':<20}{'wall s':>10}{'peak RSS GB':>14}")
+    for run in runs:
+        seconds = (run.end_time - run.start_time).total_seconds()
+        peak = sampler.peak(run.start_time, run.end_time) / 1e9
+        print(f"{run.task_key.split('-')[0] if run.task_key else run.name:<20}"
+              f"{seconds:>10.1f}{peak:>14.2f}")
+    overall = max(rss for _, rss in sampler.samples) / 1e9
+    print(f"{'whole flow':<20}{total:>10.1f}{overall:>14.2f}")
+    print(f"result: {state.result()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Incoming traffic batches: find them, load them like training data, save their scores."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nids.ingest import read_input
+from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_label
+
+logger = logging.getLogger(__name__)
+
+PREDICTIONS_SUFFIX = ".predictions.parquet"
+BATCH_SUFFIXES = (".csv", ".parquet", ".zip")
+
+
+def predictions_path(batch: Path) -> Path:
+    """Where the scores of a batch are saved: next to it."""
+    return batch.with_name(batch.name.split(".")[0] + PREDICTIONS_SUFFIX)
+
+
+def is_batch(path: Path) -> bool:
+    return (path.is_file() and path.suffix.lower() in BATCH_SUFFIXES
+            and not path.name.endswith(PREDICTIONS_SUFFIX) and not path.name.startswith("."))
+
+
+def pending_batches(folder: Path) -> list[Path]:
+    """Batches in `folder` that have no saved predictions yet, oldest name first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if is_batch(p) and not predictions_path(p).exists())
+
+
+def _read_parquet_batch(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a bad file
+        raise ValueError(f"{path.name}: not a readable Parquet file ({error}).") from error
+    missing = [c for c in FEATURE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path.name}: {len(missing)} feature column(s) missing, e.g. {missing[:5]}. "
+            "Parquet batches use the canonical snake_case names of nids.schema.FEATURE_COLUMNS."
+        )
+    batch = frame[list(FEATURE_COLUMNS)].apply(pd.to_numeric, errors="raise").astype(np.float32)
+    if LABEL_COLUMN in frame.columns:
+        labels = frame[LABEL_COLUMN].astype(str).map(canonical_label)
+        if labels.isna().any():
+            bad = sorted(set(frame.loc[labels.isna(), LABEL_COLUMN].astype(str)))[:5]
+            raise ValueError(f"{path.name}: unknown label(s) {bad}; expected one of {LABELS}.")
+        batch[LABEL_COLUMN] = pd.Categorical(labels, categories=list(LABELS))
+    return batch
+
+
+def load_batch(path: Path) -> pd.DataFrame:
+    """A batch through the training loader: CSV (or zip) of either variant, or Parquet."""
+    if path.suffix.lower() == ".parquet":
+        frame = _read_parquet_batch(path)
+    else:
+        frame, _ = read_input(path, verify=False, require_label=False)
+        frame = frame.drop(columns=["source_file", "day"])
+    if frame.empty:
+        raise ValueError(f"{path.name}: the batch holds no rows.")
+    return frame
+
+
+def score_frame(frame: pd.DataFrame, names: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
+    """The predictions table saved next to a batch."""
+    scores = pd.DataFrame({"prediction": names, "probability": probability.astype(np.float32)})
+    if LABEL_COLUMN in frame.columns:
+        scores[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str).to_numpy()
+    return scores
+
+
+def save_predictions(scores: pd.DataFrame, batch: Path) -> Path:
+    target = predictions_path(batch)
+    tmp = target.with_name(f".{target.name}.tmp")
+    scores.to_parquet(tmp, index=False)
+    tmp.replace(target)
+    return target

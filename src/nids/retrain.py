@@ -1,0 +1,121 @@
+"""When and how the monitoring flow starts a training run.
+
+Never two trainings at once, and no new one within the cooldown of the last; under a Prefect
+server the training deployment is started (its run shows in the UI with the reason as a
+parameter), without one the training flow runs here as a subflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
+
+logger = logging.getLogger(__name__)
+
+TRAINING_FLOW_NAME = "training"
+
+
+@dataclass(frozen=True)
+class TrainingActivity:
+    active_run: str | None       # name of a training run that is pending or running
+    last_start: datetime | None  # when the most recent training run started
+
+
+@dataclass(frozen=True)
+class RetrainGate:
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetrainStart:
+    mode: str        # "deployment" or "subflow"
+    flow_run: str    # name or id of the training run
+    state: str
+
+
+def retrain_gate(activity: TrainingActivity, cooldown_hours: float, now: datetime) -> RetrainGate:
+    """Allow a retrain unless one runs, or one started within the cooldown."""
+    if activity.active_run is not None:
+        return RetrainGate(False, f"training run {activity.active_run!r} is still in progress")
+    if activity.last_start is not None:
+        elapsed = now - activity.last_start
+        if elapsed < timedelta(hours=cooldown_hours):
+            hours = elapsed.total_seconds() / 3600
+            return RetrainGate(
+                False, f"last training started {hours:.1f} h ago, within the cooldown of "
+                f"{cooldown_hours:g} h",
+            )
+    return RetrainGate(True, "no training in progress and none within the cooldown")
+
+
+def training_activity() -> TrainingActivity:
+    """Training runs known to the Prefect API (the server, or the local ephemeral one)."""
+    flow_filter = FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW_NAME]))
+    active_states = FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
+    with get_client(sync_client=True) as client:
+        active = client.read_flow_runs(
+            flow_filter=flow_filter,
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=active_states)),
+            limit=1,
+        )
+        started = client.read_flow_runs(
+            flow_filter=flow_filter,
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(is_null_=False)),
+            sort=FlowRunSort.START_TIME_DESC, limit=1,
+        )
+    return TrainingActivity(
+        active_run=active[0].name if active else None,
+        last_start=started[0].start_time if started else None,
+    )
+
+
+def server_deployment(name: str) -> str | None:
+    """The deployment's id when a Prefect server is configured and knows it, else None."""
+    if not PREFECT_API_URL.value():
+        return None
+    try:
+        with get_client(sync_client=True) as client:
+            return str(client.read_deployment_by_name(name).id)
+    except ObjectNotFound:
+        logger.warning("Deployment %s not found on %s", name, PREFECT_API_URL.value())
+        return None
+
+
+def start_training(
+    reason: str, deployment_name: str, timeout_seconds: float,
+    run_locally: Callable[[str], object],
+) -> RetrainStart:
+    """Start the training deployment (waiting at most `timeout_seconds`), or run it here."""
+    if server_deployment(deployment_name) is not None:
+        flow_run = run_deployment(
+            name=deployment_name, parameters={"reason": reason}, timeout=timeout_seconds,
+        )
+        state = flow_run.state.name if flow_run.state else "unknown"
+        logger.info("Started deployment %s: flow run %s (%s)", deployment_name,
+                    flow_run.name, state)
+        return RetrainStart("deployment", flow_run.name, state)
+    logger.info("No Prefect server deployment %s: training as a subflow", deployment_name)
+    run_locally(reason)
+    return RetrainStart("subflow", TRAINING_FLOW_NAME, "Completed")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,62 @@
+"""The drift scenario: train on Monday-Wednesday, then replay later days as traffic batches.
+
+Each attack of CICIDS2017 occurs on one day only, so a model trained on Monday-Wednesday has
+never seen PortScan, DDoS or Bot: Friday's traffic is a natural, real shift.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nids.generate import write_official_csv
+from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_DAYS = ("Monday", "Tuesday", "Wednesday")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    name: str              # file stem, sorts in replay order
+    days: tuple[str, ...]  # the days whose traffic it samples
+    shifted: bool          # whether it comes from days the first model never saw
+
+
+DEFAULT_PLAN = (
+    BatchPlan("01-reference-days", REFERENCE_DAYS, shifted=False),
+    BatchPlan("02-thursday", ("Thursday",), shifted=True),
+    BatchPlan("03-friday", ("Friday",), shifted=True),
+)
+
+
+def sample_days(frame: pd.DataFrame, days: tuple[str, ...], rows: int,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """`rows` flows drawn from the given days of a loaded frame (with its `day` column)."""
+    pool = frame[frame["day"].isin(days)]
+    if pool.empty:
+        raise ValueError(f"No traffic from {days} in the data; the scenario needs day files "
+                         "named like the official ones (Monday-..., Friday-...).")
+    picked = rng.choice(len(pool), size=min(rows, len(pool)), replace=False)
+    return pool.iloc[np.sort(picked)][[*FEATURE_COLUMNS, LABEL_COLUMN]]
+
+
+def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
+                  plan: tuple[BatchPlan, ...] = DEFAULT_PLAN) -> list[Path]:
+    """Write each planned batch as an official-format CSV into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for batch in plan:
+        sample = sample_days(frame, batch.days, rows, rng)
+        sample = sample.assign(label=sample[LABEL_COLUMN].astype(str))
+        path = folder / f"{batch.name}.csv"
+        write_official_csv(sample, path)
+        logger.info("Wrote batch %s: %d rows from %s", path.name, len(sample), batch.days)
+        paths.append(path)
+    return paths
