@@ -1,0 +1,62 @@
+"""Builders of small synthetic CICIDS2017 inputs shared by the tests (no I/O, no randomness
+unless a seed is given). Pytest fixtures in the test modules wrap them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+
+IDENTIFIERS = ("192.168.10.5-104.16.207.165-54865-443-6", "192.168.10.5", "54865",
+               "104.16.207.165")
+PROTOCOL, TIMESTAMP = "6", "7/7/2017 3:30"
+
+
+def feature_cells(offset: int = 0) -> list[str]:
+    """78 distinct numeric cells: feature i holds `i + offset`, so columns cannot be mixed up."""
+    return [str(i + offset) for i in range(len(FEATURE_COLUMNS))]
+
+
+def ml_row(label: str, cells: Sequence[str] | None = None) -> str:
+    """A MachineLearningCVE data line (78 features, label)."""
+    return ",".join([*(cells or feature_cells()), label])
+
+
+def traffic_row(label: str, cells: Sequence[str] | None = None) -> str:
+    """A TrafficLabelling data line: identifiers around the destination port, then the rest."""
+    cells = list(cells or feature_cells())
+    return ",".join([*IDENTIFIERS, cells[0], PROTOCOL, TIMESTAMP, *cells[1:], label])
+
+
+def csv_bytes(header: Sequence[str], lines: Sequence[str | bytes], newline: str = "\r\n",
+              bom: bool = False) -> bytes:
+    """A CSV file's bytes; lines given as bytes are kept as they are (e.g. cp1252 labels)."""
+    encoded = [",".join(header).encode()] + [
+        line if isinstance(line, bytes) else line.encode() for line in lines
+    ]
+    body = newline.encode().join(encoded) + newline.encode()
+    return (b"\xef\xbb\xbf" + body) if bom else body
+
+
+def ml_csv(labels: Sequence[str], **options) -> bytes:
+    """A MachineLearningCVE file with one row per label, row r holding `i + r` in feature i."""
+    lines = [ml_row(label, feature_cells(r)) for r, label in enumerate(labels)]
+    return csv_bytes(MACHINE_LEARNING_HEADER, lines, **options)
+
+
+def expected_features(rows: int) -> np.ndarray:
+    """The feature values `ml_csv`/`traffic_row` files parse to."""
+    return np.arange(len(FEATURE_COLUMNS))[None, :] + np.arange(rows)[:, None]
+
+
+def flow_frame(labels: Sequence[str], seed: int = 0, source_file: str = "a.csv") -> pd.DataFrame:
+    """A parsed-looking frame: every feature column (random positive floats) plus `label`."""
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(1, 100, (len(labels), len(FEATURE_COLUMNS))).astype(np.float32)
+    frame = pd.DataFrame(values, columns=list(FEATURE_COLUMNS))
+    frame[LABEL_COLUMN] = list(labels)
+    frame["source_file"] = source_file
+    return frame

@@ -1,0 +1,68 @@
+"""Evaluation metrics on hand-made predictions, and the confusion plot."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from nids.evaluate import evaluate, plot_confusion, predicted_classes
+
+TRUE = ["a", "a", "a", "b", "b", "c"]
+PREDICTED = np.array(["a", "a", "b", "b", "b", "a"], dtype=object)
+
+
+def test_metrics_computed_by_hand():
+    # a: 2 of 3 right, predicted 3 times -> P 2/3, R 2/3, F1 2/3
+    # b: 2 of 2 right, predicted 3 times -> P 2/3, R 1,   F1 0.8
+    # c: never right                      -> F1 0
+    result = evaluate(pd.Series(TRUE), PREDICTED)
+    assert result.accuracy == pytest.approx(4 / 6)
+    assert result.macro_f1 == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+    assert result.weighted_f1 == pytest.approx((3 * 2 / 3 + 2 * 0.8 + 1 * 0) / 6)
+    assert result.per_class["f1"].to_dict() == pytest.approx({"a": 2 / 3, "b": 0.8, "c": 0})
+    assert result.per_class["precision"].to_dict() == pytest.approx(
+        {"a": 2 / 3, "b": 2 / 3, "c": 0})
+    assert result.per_class["recall"].to_dict() == pytest.approx({"a": 2 / 3, "b": 1, "c": 0})
+    assert result.per_class["support"].tolist() == [3, 2, 1]
+    assert result.metrics() == {"accuracy": result.accuracy, "macro_f1": result.macro_f1,
+                                "weighted_f1": result.weighted_f1}
+
+
+def test_confusion_matrix_rows_are_true_columns_predicted():
+    confusion = evaluate(TRUE, PREDICTED).confusion
+    expected = pd.DataFrame([[2, 1, 0], [0, 2, 0], [1, 0, 0]],
+                            index=["a", "b", "c"], columns=["a", "b", "c"])
+    pd.testing.assert_frame_equal(confusion, expected, check_dtype=False)
+
+
+def test_macro_f1_counts_only_classes_present_in_the_truth():
+    # "d" is only predicted: it appears in the table but not in macro-F1
+    result = evaluate(["a", "a", "b"], np.array(["a", "d", "b"], dtype=object))
+    assert result.macro_f1 == pytest.approx((2 / 3 + 1) / 2)
+    assert result.weighted_f1 == pytest.approx((2 * 2 / 3 + 1) / 3)
+    assert result.per_class.loc["d"].to_dict() == {
+        "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+def test_perfect_predictions_score_one():
+    result = evaluate(TRUE, np.array(TRUE, dtype=object))
+    assert result.metrics() == {"accuracy": 1.0, "macro_f1": 1.0, "weighted_f1": 1.0}
+
+
+def test_predicted_classes_from_probabilities():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.6, 0.1]])
+    assert predicted_classes(probabilities, ["x", "y", "z"]).tolist() == ["x", "z", "y"]
+    binary = np.array([0.9, 0.2])  # probability of the second class only
+    assert predicted_classes(binary, ["no", "yes"]).tolist() == ["yes", "no"]
+
+
+def test_plot_confusion_returns_a_labelled_figure():
+    figure = plot_confusion(evaluate(TRUE, PREDICTED).confusion)
+    try:
+        assert isinstance(figure, plt.Figure)
+        axes = figure.axes[0]
+        assert [t.get_text() for t in axes.get_xticklabels()] == ["a", "b", "c"]
+        assert axes.get_ylabel() == "true class"
+        assert sorted(t.get_text() for t in axes.texts) == ["1", "1", "2", "2"]
+    finally:
+        plt.close(figure)

@@ -1,0 +1,128 @@
+"""Registry: the promotion decision, and an MLflow round trip on a throwaway SQLite store."""
+
+import mlflow
+import mlflow.tracking._model_registry.utils as registry_uri_state
+import mlflow.tracking._tracking_service.utils as tracking_uri_state
+import mlflow.tracking.fluent as fluent_state
+import numpy as np
+import pandas as pd
+import pytest
+
+from nids import registry
+from nids.config import XGBoostConfig
+from nids.paths import MLFLOW_DB
+from nids.train import train_model
+
+MODEL_NAME = "test-nids"
+CLASSES = ["BENIGN", "DDoS", "PortScan"]
+FEATURES = ["flow_duration", "flow_bytes_s"]
+
+
+@pytest.mark.parametrize(
+    ("score", "champion_score", "alias", "reason"),
+    [
+        (0.40, None, None, "macro_f1 0.4000 is below the quality floor 0.5000"),
+        (0.40, 0.30, None, "below the quality floor"),  # better, but still below the floor
+        (0.50, None, "champion", "first model: macro_f1 0.5000"),  # the floor itself passes
+        (0.90, None, "champion", "first model"),
+        (0.91, 0.90, "champion", "macro_f1 0.9100 beats champion 0.9000"),
+        (0.90, 0.90, "challenger", "macro_f1 0.9000 does not beat champion 0.9000"),
+        (0.80, 0.90, "challenger", "does not beat champion"),
+    ],
+)
+def test_decide_promotion(score, champion_score, alias, reason):
+    promotion = registry.decide_promotion(score, champion_score, "macro_f1", floor=0.5)
+    assert promotion.alias == alias
+    assert reason in promotion.reason
+
+
+def test_tracking_uri_defaults_to_the_project_store(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert registry.tracking_uri() == f"sqlite:///{MLFLOW_DB}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert registry.tracking_uri() == "http://127.0.0.1:5000"
+
+
+def test_temporary_parquet_round_trip_and_clean_up():
+    frame = pd.DataFrame({"a": [1.5, 2.5], "label": ["x", "y"]})
+    with registry.temporary_parquet(frame) as path:
+        pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+    assert not path.parent.exists()
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory):
+    """A throwaway SQLite store and artifact folder for this module (creating one takes
+    seconds); MLflow's global state is restored afterwards. Yields the experiment id."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
+        patch.setattr(tracking_uri_state, "_tracking_uri", None)
+        patch.setattr(registry_uri_state, "_registry_uri", None)
+        patch.setattr(fluent_state, "_active_experiment_id", None)
+        yield registry.configure_tracking("test-training"), folder
+        while mlflow.active_run():
+            mlflow.end_run()
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(CLASSES, 30)
+    centre = np.repeat([0.0, 10.0, 20.0], 30)
+    frame = pd.DataFrame({"flow_duration": centre + rng.normal(0, 1, 90),
+                          "flow_bytes_s": rng.normal(0, 1, 90)}, dtype=np.float32)
+    params = XGBoostConfig(n_estimators=5, max_depth=2, n_jobs=1)
+    model = train_model(frame, pd.Series(labels), frame, pd.Series(labels), CLASSES, params)
+    return model, frame
+
+
+def test_configure_tracking_puts_artifacts_in_the_artifacts_folder(mlflow_store):
+    experiment_id, folder = mlflow_store
+    experiment = mlflow.get_experiment(experiment_id)
+    assert experiment.name == "test-training"
+    assert experiment.artifact_location == (folder / "mlartifacts").as_uri()
+    assert registry.configure_tracking("test-training") == experiment_id  # found, not new
+
+
+def test_log_register_alias_and_load_the_champion(mlflow_store, tiny_model, tmp_path):
+    model, frame = tiny_model
+    reference = frame.head(10).assign(label="BENIGN")
+    with mlflow.start_run() as run:
+        model_uri = registry.log_model(model, frame.head(20), CLASSES, FEATURES)
+        with registry.temporary_parquet(reference) as path:
+            mlflow.log_artifact(str(path), artifact_path="reference")
+    version = registry.register_version(model_uri, MODEL_NAME, {"reason": "test"})
+    registry.set_alias(MODEL_NAME, registry.CHAMPION, version.version)
+
+    bundle = registry.load_bundle(MODEL_NAME)
+    assert bundle is not None
+    assert bundle.classes == CLASSES
+    assert bundle.features == FEATURES
+    assert bundle.version == str(version.version) == "1"
+    assert bundle.run_id == run.info.run_id
+    names, probabilities = registry.predict_classes(bundle, frame.assign(extra=1.0))
+    expected = model.predict_proba(frame)
+    assert names.tolist() == [CLASSES[i] for i in expected.argmax(axis=1)]
+    np.testing.assert_allclose(probabilities, expected.max(axis=1), rtol=1e-6)
+    assert registry.version_by_alias(MODEL_NAME, registry.CHAMPION).tags["reason"] == "test"
+    assert registry.load_bundle(MODEL_NAME, registry.CHALLENGER) is None
+    pd.testing.assert_frame_equal(
+        registry.download_reference(run.info.run_id, tmp_path / "download"), reference)
+
+
+def test_load_bundle_is_none_without_a_model(mlflow_store):
+    assert registry.load_bundle("no-such-model") is None
+    assert registry.version_by_alias("no-such-model", registry.CHAMPION) is None
+
+
+def test_model_without_metadata_is_refused_by_name(mlflow_store, tiny_model):
+    model, _ = tiny_model
+    with mlflow.start_run():
+        info = mlflow.xgboost.log_model(model, name="model")
+    version = registry.register_version(info.model_uri, "foreign-model", {})
+    registry.set_alias("foreign-model", registry.CHAMPION, version.version)
+    with pytest.raises(ValueError, match="models:/foreign-model@champion .*no class/feature"):
+        registry.load_bundle("foreign-model")

@@ -1,0 +1,88 @@
+"""Training: class weights, class encoding, and a model that learns a separable problem."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nids.config import XGBoostConfig
+from nids.evaluate import evaluate, predicted_classes
+from nids.train import class_weights, encode, predict_proba, train_model
+
+SMALL_MODEL = XGBoostConfig(n_estimators=30, max_depth=3, learning_rate=0.3, n_jobs=1,
+                            early_stopping_rounds=5)
+
+
+def blobs(classes: list[str], per_class: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Well separated Gaussian blobs, one per class, with a noise column."""
+    rng = np.random.default_rng(seed)
+    centres = {name: (10.0 * i, -10.0 * i) for i, name in enumerate(classes)}
+    labels = np.repeat(classes, per_class)
+    centre = np.array([centres[name] for name in labels])
+    frame = pd.DataFrame({
+        "flow_duration": centre[:, 0] + rng.normal(0, 1, len(labels)),
+        "flow_bytes_s": centre[:, 1] + rng.normal(0, 1, len(labels)),
+        "noise": rng.normal(0, 1, len(labels)),
+    }, dtype=np.float32)
+    return frame, pd.Series(labels)
+
+
+@pytest.mark.parametrize(
+    ("power", "expected"),
+    [
+        (0.0, [1, 1, 1, 1]),
+        (1.0, [2 / 3, 2 / 3, 2 / 3, 2]),  # balanced: 4 rows / (2 classes * count)
+        (0.5, [(2 / 3) ** 0.5] * 3 + [2**0.5]),
+    ],
+)
+def test_class_weights(power, expected):
+    weights = class_weights(np.array([0, 0, 0, 1]), 2, power)
+    np.testing.assert_allclose(weights, expected)
+
+
+def test_class_weights_with_a_class_without_rows():
+    weights = class_weights(np.array([0, 2, 2, 2]), 3, 1.0)
+    np.testing.assert_allclose(weights, [4 / 3, 4 / 9, 4 / 9, 4 / 9])
+
+
+def test_encode_follows_the_given_order():
+    codes = encode(pd.Series(["b", "a", "c", "b"]), ["c", "b", "a"])
+    assert codes.tolist() == [1, 2, 0, 1]
+    assert codes.dtype == np.int32
+
+
+def test_encode_refuses_unknown_classes_naming_them():
+    with pytest.raises(ValueError, match=r"\['Bot'\] are not among the model's classes"):
+        encode(pd.Series(["BENIGN", "Bot"]), ["BENIGN", "DDoS"])
+
+
+def test_model_learns_a_separable_three_class_problem():
+    order = ["BENIGN", "DDoS", "PortScan"]
+    train_x, train_y = blobs(order, 100, seed=0)
+    validation_x, validation_y = blobs(order, 20, seed=1)
+    test_x, test_y = blobs(order, 50, seed=2)
+    model = train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
+    probabilities = predict_proba(model, test_x)
+    assert probabilities.shape == (150, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+    result = evaluate(test_y, predicted_classes(probabilities, order))
+    assert result.macro_f1 > 0.9
+
+
+def test_two_classes_train_a_binary_model_with_two_probability_columns():
+    order = ["BENIGN", "DDoS"]
+    train_x, train_y = blobs(order, 50, seed=0)
+    validation_x, validation_y = blobs(order, 10, seed=1)
+    model = train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
+    probabilities = predict_proba(model, validation_x)
+    assert probabilities.shape == (20, 2)
+    assert (predicted_classes(probabilities, order) == validation_y.to_numpy()).mean() > 0.9
+
+
+def test_training_is_deterministic_by_seed():
+    order = ["BENIGN", "DDoS", "PortScan"]
+    train_x, train_y = blobs(order, 40, seed=0)
+    validation_x, validation_y = blobs(order, 10, seed=1)
+    runs = [train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
+            for _ in range(2)]
+    np.testing.assert_array_equal(predict_proba(runs[0], validation_x),
+                                  predict_proba(runs[1], validation_x))
