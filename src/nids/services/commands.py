@@ -1,0 +1,172 @@
+"""What to start, as data: URLs, environments and command lines of the local services.
+
+Pure functions only: nothing here starts a process, so all of it is testable as values.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT, STATE_DIR
+
+HOST = "127.0.0.1"
+DEFAULT_PREFECT_PORT = 4200
+DEFAULT_MLFLOW_PORT = 5000
+WORK_POOL = "nids-process"
+# prefect.yaml's pull step reads this variable on the worker (see the comment there).
+PROJECT_ROOT_VARIABLE = "NIDS_PROJECT_ROOT"
+
+PREFECT_SERVER, MLFLOW_SERVER, PREFECT_WORKER = "prefect-server", "mlflow-server", "prefect-worker"
+
+
+@dataclass(frozen=True)
+class ServiceLayout:
+    """Where the services keep their state and which loopback ports they listen on."""
+
+    state_dir: Path
+    prefect_port: int
+    mlflow_port: int
+    mlflow_db: Path
+    artifacts_dir: Path
+    project_root: Path = PROJECT_ROOT
+    host: str = HOST
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state_dir / "prefect"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def state_file(self) -> Path:
+        return state_file(self.state_dir)
+
+    def log_path(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One long-running process: its command line, environment, log and health URL."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] = field(repr=False)
+    cwd: Path
+    log_path: Path
+    port: int | None = None
+    health_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceUrls:
+    prefect_ui: str
+    prefect_api: str
+    mlflow: str
+
+
+def state_file(state_dir: Path) -> Path:
+    return state_dir / "services.json"
+
+
+def project_layout(prefect_port: int = DEFAULT_PREFECT_PORT,
+                   mlflow_port: int = DEFAULT_MLFLOW_PORT) -> ServiceLayout:
+    """The layout `make serve` uses: `.state/` plus the project's mlflow.db and mlartifacts/."""
+    return ServiceLayout(STATE_DIR, prefect_port, mlflow_port, MLFLOW_DB, MLFLOW_ARTIFACTS_DIR)
+
+
+def isolated_layout(state_dir: Path, prefect_port: int, mlflow_port: int,
+                    project_root: Path = PROJECT_ROOT) -> ServiceLayout:
+    """A layout whose MLflow store also lives in `state_dir` (tests, benchmarks)."""
+    state_dir = state_dir.resolve()
+    return ServiceLayout(state_dir, prefect_port, mlflow_port, state_dir / "mlflow.db",
+                         state_dir / "mlartifacts", project_root.resolve())
+
+
+def service_urls(layout: ServiceLayout) -> ServiceUrls:
+    prefect = f"http://{layout.host}:{layout.prefect_port}"
+    return ServiceUrls(prefect_ui=prefect, prefect_api=f"{prefect}/api",
+                       mlflow=f"http://{layout.host}:{layout.mlflow_port}")
+
+
+def prefect_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
+    """Settings of every Prefect process, as env vars so no profile file is ever written."""
+    env = {key: value for key, value in base.items() if not key.startswith("PREFECT_")}
+    env.pop(PROJECT_ROOT_VARIABLE, None)
+    env.update({
+        "PREFECT_HOME": str(layout.prefect_home.resolve()),
+        "PREFECT_API_URL": service_urls(layout).prefect_api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_CLI_COLORS": "false",
+    })
+    return env
+
+
+def worker_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
+    """The worker's settings, inherited by its flow runs: APIs to report to, where the code is."""
+    env = prefect_env(layout, base)
+    env["MLFLOW_TRACKING_URI"] = service_urls(layout).mlflow
+    env[PROJECT_ROOT_VARIABLE] = str(layout.project_root.resolve())
+    return env
+
+
+def mlflow_env(base: Mapping[str, str]) -> dict[str, str]:
+    """MLflow server settings: no GenAI job runner (seven huey consumers we never use)."""
+    env = {key: value for key, value in base.items() if key != "MLFLOW_TRACKING_URI"}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    return env
+
+
+def prefect_command(*args: str) -> list[str]:
+    """The Prefect CLI of this interpreter, never whichever `prefect` is first on PATH."""
+    return [sys.executable, "-m", "prefect", *args]
+
+
+def prefect_server_command(layout: ServiceLayout) -> list[str]:
+    return prefect_command("server", "start", "--host", layout.host,
+                           "--port", str(layout.prefect_port))
+
+
+def mlflow_server_command(layout: ServiceLayout) -> list[str]:
+    return [sys.executable, "-m", "mlflow", "server",
+            "--host", layout.host, "--port", str(layout.mlflow_port),
+            "--backend-store-uri", f"sqlite:///{layout.mlflow_db.resolve()}",
+            "--artifacts-destination", str(layout.artifacts_dir.resolve()),
+            "--serve-artifacts", "--workers", "1"]
+
+
+def worker_command(worker_name: str, pool: str = WORK_POOL) -> list[str]:
+    return prefect_command("worker", "start", "--pool", pool, "--name", worker_name,
+                           "--type", "process", "--no-create-pool-if-not-found")
+
+
+def create_pool_command(pool: str = WORK_POOL) -> list[str]:
+    return prefect_command("--no-prompt", "work-pool", "create", pool, "--type", "process")
+
+
+def deploy_command() -> list[str]:
+    return prefect_command("--no-prompt", "deploy", "--all")
+
+
+def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[ServiceSpec]:
+    """The two servers, which can start side by side."""
+    urls = service_urls(layout)
+    return [
+        ServiceSpec(PREFECT_SERVER, prefect_server_command(layout), prefect_env(layout, base_env),
+                    layout.project_root, layout.log_path(PREFECT_SERVER), layout.prefect_port,
+                    f"{urls.prefect_api}/health"),
+        ServiceSpec(MLFLOW_SERVER, mlflow_server_command(layout), mlflow_env(base_env),
+                    layout.project_root, layout.log_path(MLFLOW_SERVER), layout.mlflow_port,
+                    f"{urls.mlflow}/health"),
+    ]
+
+
+def worker_spec(layout: ServiceLayout, base_env: Mapping[str, str],
+                worker_name: str) -> ServiceSpec:
+    return ServiceSpec(PREFECT_WORKER, worker_command(worker_name), worker_env(layout, base_env),
+                       layout.project_root, layout.log_path(PREFECT_WORKER))
