@@ -96,7 +96,9 @@ def test_labels_and_families():
         ("Web Attack \u0096 Sql Injection", "Web Attack - Sql Injection"),  # ... as latin-1
         ("Web Attack \u2014 XSS", "Web Attack - XSS"),
         ("Web Attack  -  Brute Force", "Web Attack - Brute Force"),
-        ("Web Attack - Brute Force - Attempted", None),  # the 2021 re-release's labels
+        ("Web Attack - Brute Force - Attempted", "BENIGN"),  # 2021 re-release: no attack
+        ("DoS Hulk - Attempted", "BENIGN"),
+        ("Nonsense - Attempted", None),
         ("Malware", None),
         ("", None),
     ],

@@ -98,7 +98,8 @@ PROFILES: dict[str, Profile] = {
 
 def class_counts(rows: int, days: list[str] | None = None) -> dict[str, dict[str, int]]:
     """Rows per file and label for `rows` in total, with the real proportions."""
-    files = {f: c for f, c in DAY_FILES.items() if not days or f.split("-")[0] in days}
+    wanted = {day.capitalize() for day in days or []}
+    files = {f: c for f, c in DAY_FILES.items() if not wanted or f.split("-")[0] in wanted}
     if not files:
         raise ValueError(f"No CICIDS2017 day matches {days!r}; use Monday ... Friday.")
     total = sum(sum(c.values()) for c in files.values())

@@ -201,6 +201,9 @@ def _canonical_labels(raw: pa.ChunkedArray, name: str) -> pd.Categorical:
             f"{name}: unknown label(s) {unknown[:5]!r} in column 'Label'. Expected one of the "
             f"15 CICIDS2017 labels ({', '.join(LABELS)}); fix or drop those rows."
         )
+    attempted = [s for s in spellings if "attempted" in s.casefold()]
+    if attempted:
+        logger.warning("%s: labels %s (corrected re-release) count as BENIGN", name, attempted)
     codes = pa.array([LABELS.index(c) for c in canonical], pa.int8())
     label_codes = pc.take(codes, encoded.indices).to_numpy(zero_copy_only=False)
     return pd.Categorical.from_codes(label_codes, categories=list(LABELS))

@@ -98,8 +98,15 @@ def decode_label(raw: bytes) -> str:
 
 
 def canonical_label(raw: str) -> str | None:
-    """The canonical label for a raw spelling, or None when it is not a CICIDS2017 label."""
+    """The canonical label for a raw spelling, or None when it is not a CICIDS2017 label.
+
+    The corrected re-release (Engelen et al., 2021) marks attacks that never reached their
+    target "<label> - Attempted"; their flows carry no attack, so they count as BENIGN.
+    """
     text = unicodedata.normalize("NFC", raw)
     text = re.sub(f"[{_DASHES}]", "-", text)
     text = re.sub(r"\s+", " ", text).strip()
+    attempted = re.fullmatch(r"(.+?) ?- ?Attempted", text, flags=re.IGNORECASE)
+    if attempted and attempted.group(1).casefold() in _LABEL_KEYS:
+        return "BENIGN"
     return _LABEL_KEYS.get(text.casefold())

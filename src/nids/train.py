@@ -59,7 +59,8 @@ def train_model(
         ],
         verbose=False,
     )
-    logger.info("Trained %d rounds (best iteration %d)", model.n_estimators,
+    logger.info("Trained %d of at most %d rounds (best iteration %d)",
+                model.get_booster().num_boosted_rounds(), model.n_estimators,
                 model.best_iteration)
     return model
 

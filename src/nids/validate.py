@@ -46,18 +46,18 @@ def quality_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.round(6)
 
 
-def _share_problems(
-    frame: pd.DataFrame, column_share: pd.Series, kind: str, limit: float, test
-) -> list[str]:
-    """Name the file and column for every column whose share of `kind` values is too high."""
+def _share_problems(frame: pd.DataFrame, flags: np.ndarray, kind: str, limit: float) -> list[str]:
+    """Name the file and column wherever the share of flagged (`kind`) values is too high."""
+    per_file = pd.DataFrame(flags, columns=list(FEATURE_COLUMNS)).groupby(
+        frame["source_file"].to_numpy()
+    ).mean()
     problems = []
-    for column in column_share[column_share > limit].index:
-        per_file = test(frame[column]).groupby(frame["source_file"], observed=True).mean()
-        for source, share in per_file[per_file > limit].items():
+    for source, shares in per_file.iterrows():
+        for column, share in shares[shares > limit].items():
             problems.append(
                 f"{source}: column {column!r} has {share:.0%} {kind} values "
                 f"(limit {limit:.0%}); check the export, or raise "
-                f"validation.max_{kind}_share in config/training.yaml."
+                f"validation.max_{kind}_share in the config."
             )
     return problems
 
@@ -70,18 +70,16 @@ def validate_frame(
         return ValidationResult(0, 0, pd.DataFrame(), pd.Series(dtype=int),
                                 ["The input holds no data rows."])
     quality = quality_table(frame)
-    problems = _share_problems(
-        frame, quality["missing_share"], "missing", max_missing_share, pd.Series.isna
-    )
-    problems += _share_problems(
-        frame, quality["infinite_share"], "infinite", max_infinite_share,
-        lambda s: pd.Series(np.isinf(s.to_numpy()), index=s.index),
-    )
-    duplicates = int(frame.duplicated(subset=[*FEATURE_COLUMNS, LABEL_COLUMN]).sum())
+    values = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32, copy=False)
+    problems = _share_problems(frame, np.isnan(values), "missing", max_missing_share)
+    problems += _share_problems(frame, np.isinf(values), "infinite", max_infinite_share)
+    labelled = LABEL_COLUMN in frame.columns
+    subset = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
+    duplicates = int(frame.duplicated(subset=subset).sum())
     if duplicates:
         logger.info("%d duplicate rows (%.1f%%) are kept: CICIDS2017 repeats flows",
                     duplicates, 100 * duplicates / len(frame))
-    labels = frame[LABEL_COLUMN].value_counts()
+    labels = frame[LABEL_COLUMN].value_counts() if labelled else pd.Series(dtype=int)
     return ValidationResult(len(frame), duplicates, quality, labels[labels > 0], problems)
 
 
