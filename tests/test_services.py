@@ -23,7 +23,9 @@ from nids.services import (
     ServiceUrls,
     free_ports,
     isolated_layout,
+    lifecycle,
     online_workers,
+    probes,
     running_services,
 )
 from nids.services.__main__ import build_parser, layout_from_args
@@ -380,6 +382,32 @@ def test_the_worker_runs_a_deployment_inside_the_project(stub_services) -> None:
     urls, project = stub_services
     assert _run_and_wait(urls.prefect_api, "training/training") == "COMPLETED"
     assert (project / "training-ran-here.txt").read_text() == urls.mlflow
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_failed_deploy_names_its_log_and_stops_what_was_started(
+    tmp_path: Path, service_ports: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _stub_project(tmp_path / "project")
+    (project / "flows" / "monitoring.py").write_text("raise ImportError('broken flow')\n")
+    started: list[int] = []
+    original_start = lifecycle.start_process
+
+    def recording_start(spec):
+        process = original_start(spec)
+        started.append(process.pid)
+        return process
+
+    monkeypatch.setattr(lifecycle, "start_process", recording_start)
+    with pytest.raises(RuntimeError, match="prefect-deploy.log"):
+        with running_services(tmp_path / "state", *service_ports, deploy=True,
+                              project_root=project):
+            pass
+    assert len(started) == 3
+    assert not [pid for pid in started if is_alive(pid)]
+    assert all(probes.port_is_free("127.0.0.1", port) for port in service_ports)
+    assert "monitoring_flow" in (tmp_path / "state" / "logs" / "prefect-deploy.log").read_text()
 
 
 REAL_ENTRYPOINTS = [PROJECT_ROOT / "flows" / f"{name}.py" for name in ("training", "monitoring")]

@@ -60,6 +60,7 @@ class ServiceSpec:
     cwd: Path
     log_path: Path
     port: int | None = None
+    url: str | None = None
     health_url: str | None = None
 
 
@@ -159,10 +160,10 @@ def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[Ser
     return [
         ServiceSpec(PREFECT_SERVER, prefect_server_command(layout), prefect_env(layout, base_env),
                     layout.project_root, layout.log_path(PREFECT_SERVER), layout.prefect_port,
-                    f"{urls.prefect_api}/health"),
+                    urls.prefect_ui, f"{urls.prefect_api}/health"),
         ServiceSpec(MLFLOW_SERVER, mlflow_server_command(layout), mlflow_env(base_env),
                     layout.project_root, layout.log_path(MLFLOW_SERVER), layout.mlflow_port,
-                    f"{urls.mlflow}/health"),
+                    urls.mlflow, f"{urls.mlflow}/health"),
     ]
 
 

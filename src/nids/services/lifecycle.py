@@ -47,13 +47,12 @@ def _check_ports(layout: ServiceLayout) -> None:
                                f"choose another one with {flag}")
 
 
-def _launch(spec: ServiceSpec, state: ServicesState, layout: ServiceLayout) -> int:
+def _launch(spec: ServiceSpec, state: ServicesState, state_path: Path) -> int:
+    """Start `spec` and record it at once, so `down` finds it even if `up` dies next."""
     process = start_process(spec)
-    url = state.urls.prefect_ui if spec.port == layout.prefect_port else (
-        state.urls.mlflow if spec.port == layout.mlflow_port else None)
     state.services.append(ServiceRecord(spec.name, process.pid, start_time(process.pid),
-                                        str(spec.log_path), spec.port, url))
-    write_state(layout.state_file, state)
+                                        str(spec.log_path), spec.port, spec.url))
+    write_state(state_path, state)
     return process.pid
 
 
@@ -92,14 +91,14 @@ def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = 
                           worker_name=f"nids-worker-{uuid.uuid4().hex[:8]}")
     try:
         servers = server_specs(layout, base_env)
-        pids = {spec.name: _launch(spec, state, layout) for spec in servers}
+        pids = {spec.name: _launch(spec, state, layout.state_file) for spec in servers}
         for spec in servers:
             probes.wait_until(lambda url=spec.health_url: probes.http_status(url) == 200,
                               what=spec.name, timeout=timeout, log_path=spec.log_path,
                               still_running=lambda pid=pids[spec.name]: is_alive(pid))
         _ensure_work_pool(layout, prefect_env(layout, base_env))
         worker = worker_spec(layout, base_env, state.worker_name)
-        worker_pid = _launch(worker, state, layout)
+        worker_pid = _launch(worker, state, layout.state_file)
         if deploy:  # while the worker starts
             _deploy(layout, prefect_env(layout, base_env))
         probes.wait_until(
