@@ -1,0 +1,119 @@
+"""Typed settings of the drift check: Evidently methods, thresholds, sampling."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Methods whose score is a p-value: drift when the score is *below* the threshold.
+P_VALUE_METHODS = frozenset(
+    {"ks", "anderson", "cramer_von_mises", "mannw", "t_test", "chisquare", "g_test", "TVD"}
+)
+
+
+class NumericalMethod(StrEnum):
+    """Evidently drift methods for numerical feature columns."""
+
+    WASSERSTEIN = "wasserstein"
+    KS = "ks"
+    PSI = "psi"
+    JENSENSHANNON = "jensenshannon"
+    HELLINGER = "hellinger"
+    KL_DIV = "kl_div"
+    ANDERSON = "anderson"
+    CRAMER_VON_MISES = "cramer_von_mises"
+    MANN_WHITNEY = "mannw"
+    T_TEST = "t_test"
+    ENERGY_DISTANCE = "ed"
+
+
+class CategoricalMethod(StrEnum):
+    """Evidently drift methods for a categorical column with more than two classes."""
+
+    JENSENSHANNON = "jensenshannon"
+    PSI = "psi"
+    HELLINGER = "hellinger"
+    KL_DIV = "kl_div"
+    CHISQUARE = "chisquare"
+    G_TEST = "g_test"
+    TVD = "TVD"
+
+
+class FeatureScale(StrEnum):
+    """How feature values are compared: as they are, or as sign(x) * log1p(|x|)."""
+
+    LOG1P = "log1p"
+    RAW = "raw"
+
+
+def is_p_value(method: str) -> bool:
+    """Whether a drift method scores with a p-value (drift below the threshold)."""
+    return method in P_VALUE_METHODS
+
+
+def _check_threshold(method: str, threshold: float) -> None:
+    if is_p_value(method) and threshold >= 1:
+        raise ValueError(f"{method} scores a p-value: its threshold must be < 1, not {threshold}")
+
+
+class ColumnTest(BaseModel):
+    """A drift test for one numerical column: an Evidently method and its threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: NumericalMethod = Field(description="Evidently drift method.")
+    threshold: float = Field(
+        gt=0, le=10, description="Drift when a distance is >= threshold or a p-value is below it."
+    )
+
+    @model_validator(mode="after")
+    def _p_value_below_one(self) -> ColumnTest:
+        _check_threshold(self.method, self.threshold)
+        return self
+
+
+class DriftSettings(BaseModel):
+    """Drift thresholds and methods of the monitoring flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    drifted_share_threshold: float = Field(
+        0.3, gt=0, le=1,
+        description="Feature drift when at least this share of the tested columns drifted.",
+    )
+    column_test: ColumnTest = Field(
+        default=ColumnTest(method=NumericalMethod.WASSERSTEIN, threshold=0.1),
+        description="Default test per feature column (Wasserstein distance in reference stds).",
+    )
+    column_overrides: dict[str, ColumnTest] = Field(
+        default_factory=dict,
+        description='Tests replacing the default, e.g. {"flow_iat_min": {"method": "psi", '
+        '"threshold": 0.2}}.',
+    )
+    feature_scale: FeatureScale = Field(
+        FeatureScale.LOG1P,
+        description="Compare sign(x)*log1p(|x|) (heavy-tailed flow features) or raw values.",
+    )
+    prediction_method: CategoricalMethod = Field(
+        CategoricalMethod.JENSENSHANNON, description="Drift method for the predicted class."
+    )
+    prediction_threshold: float = Field(
+        0.1, gt=0, le=10, description="Prediction drift threshold (distance >= it, or p below it)."
+    )
+    max_macro_f1_drop: float = Field(
+        0.05, ge=0, le=1, description="Tolerated drop of the batch's macro-F1 below the champion's."
+    )
+    sample_rows: int = Field(
+        50_000, ge=1_000, description="Rows sampled (stratified by prediction) from each frame."
+    )
+    sample_seed: int = Field(0, description="Seed of the sampling, for reproducible reports.")
+
+    @model_validator(mode="after")
+    def _prediction_p_value_below_one(self) -> DriftSettings:
+        _check_threshold(self.prediction_method, self.prediction_threshold)
+        return self
+
+    def test_for(self, column: str) -> ColumnTest:
+        """The drift test of a feature column: its override, else the default."""
+        return self.column_overrides.get(column, self.column_test)
