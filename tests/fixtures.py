@@ -60,3 +60,25 @@ def flow_frame(labels: Sequence[str], seed: int = 0, source_file: str = "a.csv")
     frame[LABEL_COLUMN] = list(labels)
     frame["source_file"] = source_file
     return frame
+
+
+def unlabelled_csv(rows: int) -> bytes:
+    """A MachineLearningCVE file without its Label column: traffic nobody has labelled yet."""
+    lines = [",".join(feature_cells(r)) for r in range(rows)]
+    return csv_bytes(MACHINE_LEARNING_HEADER[:-1], lines)
+
+
+def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.DataFrame:
+    """A frame as `ingest.load_inputs` returns it over several days: `flow_frame` rows with
+    categorical `label`, `source_file` and `day`."""
+    from nids.schema import LABELS
+
+    frames = [
+        flow_frame(labels, seed + i, f"{day}-WorkingHours.pcap_ISCX.csv").assign(day=day)
+        for i, (day, labels) in enumerate(labels_by_day.items())
+    ]
+    frame = pd.concat(frames, ignore_index=True)
+    frame[LABEL_COLUMN] = pd.Categorical(frame[LABEL_COLUMN], categories=list(LABELS))
+    for column in ("source_file", "day"):
+        frame[column] = frame[column].astype("category")
+    return frame

@@ -18,8 +18,12 @@ BATCH_SUFFIXES = (".csv", ".parquet", ".zip")
 
 
 def predictions_path(batch: Path) -> Path:
-    """Where the scores of a batch are saved: next to it."""
-    return batch.with_name(batch.name.split(".")[0] + PREDICTIONS_SUFFIX)
+    """Where the scores of a batch are saved: next to it.
+
+    Only the last suffix is replaced, so traffic.07-03.csv and traffic.07-04.csv keep
+    separate predictions (and one being scored does not hide the other).
+    """
+    return batch.with_name(batch.stem + PREDICTIONS_SUFFIX)
 
 
 def is_batch(path: Path) -> bool:
@@ -45,7 +49,13 @@ def _read_parquet_batch(path: Path) -> pd.DataFrame:
             f"{path.name}: {len(missing)} feature column(s) missing, e.g. {missing[:5]}. "
             "Parquet batches use the canonical snake_case names of nids.schema.FEATURE_COLUMNS."
         )
-    batch = frame[list(FEATURE_COLUMNS)].apply(pd.to_numeric, errors="raise").astype(np.float32)
+    batch = frame[list(FEATURE_COLUMNS)].copy()
+    for column in FEATURE_COLUMNS:
+        try:
+            batch[column] = pd.to_numeric(batch[column], errors="raise").astype(np.float32)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{path.name}: column {column!r} is not numeric ({error}); "
+                             "CICIDS2017 features are numbers, inf or NaN.") from error
     if LABEL_COLUMN in frame.columns:
         labels = frame[LABEL_COLUMN].astype(str).map(canonical_label)
         if labels.isna().any():

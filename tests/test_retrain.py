@@ -1,0 +1,128 @@
+"""The retrain gate, the training runs Prefect knows of, and how a training run is started."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prefect import flow
+from prefect.runtime import flow_run
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    temporary_settings,
+)
+from prefect.testing.utilities import prefect_test_harness
+
+from nids import retrain
+from nids.retrain import RetrainStart, TrainingActivity
+
+NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
+DEPLOYMENT = "training/training"
+
+
+def hours_ago(hours: float) -> datetime:
+    return NOW - timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    ("activity", "cooldown_hours", "allowed", "reason"),
+    [
+        pytest.param(TrainingActivity("swift-fox", hours_ago(0.1)), 6, False,
+                     "training run 'swift-fox' is still in progress", id="active-run"),
+        pytest.param(TrainingActivity("swift-fox", hours_ago(100)), 6, False,
+                     "'swift-fox' is still in progress", id="active-run-outside-cooldown"),
+        pytest.param(TrainingActivity("swift-fox", None), 0, False,
+                     "'swift-fox' is still in progress", id="active-run-no-cooldown"),
+        pytest.param(TrainingActivity(None, hours_ago(1.5)), 6, False,
+                     "last training started 1.5 h ago, within the cooldown of 6 h",
+                     id="within-cooldown"),
+        pytest.param(TrainingActivity(None, hours_ago(0.2)), 0.5, False,
+                     "started 0.2 h ago, within the cooldown of 0.5 h", id="fractional-cooldown"),
+        pytest.param(TrainingActivity(None, hours_ago(7)), 6, True,
+                     "no training in progress and none within the cooldown",
+                     id="outside-cooldown"),
+        pytest.param(TrainingActivity(None, hours_ago(6)), 6, True, "none within the cooldown",
+                     id="cooldown-exactly-elapsed"),
+        pytest.param(TrainingActivity(None, NOW), 0, True, "none within the cooldown",
+                     id="cooldown-0"),
+        pytest.param(TrainingActivity(None, None), 6, True, "none within the cooldown",
+                     id="no-history"),
+    ],
+)
+def test_retrain_gate(activity, cooldown_hours, allowed, reason):
+    gate = retrain.retrain_gate(activity, cooldown_hours, NOW)
+    assert gate.allowed is allowed
+    assert reason in gate.reason
+
+
+@pytest.fixture
+def no_server(monkeypatch):
+    """No Prefect server configured, whatever the environment or profile says."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        yield
+
+
+def test_server_deployment_is_none_without_a_server(no_server):
+    assert retrain.server_deployment(DEPLOYMENT) is None
+
+
+def test_without_a_server_training_runs_here_with_its_parameters(no_server):
+    calls = []
+    parameters = {"reason": "drift in 03-friday.csv", "config": {"data": {"seed": 3}}}
+    started = retrain.start_training(parameters, DEPLOYMENT, timeout_seconds=60,
+                                     run_locally=lambda **kwargs: calls.append(kwargs))
+    assert calls == [parameters]
+    assert started == RetrainStart("subflow", "training", "Completed")
+
+
+# --- against a real Prefect API ------------------------------------------------------------
+
+@flow(name=retrain.TRAINING_FLOW_NAME)
+def tiny_training(reason: str) -> tuple[str, TrainingActivity]:
+    """Stands in for the training flow: what the API says while this run is in progress."""
+    return flow_run.name, retrain.training_activity()
+
+
+@flow(name="monitoring")
+def tiny_monitoring() -> None:
+    """Another flow: its runs are not training runs."""
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory):
+    """A temporary Prefect server with its own database (Prefect's test harness), and Prefect's
+    home in a temporary folder, so no run reaches ~/.prefect or the project's .state/prefect.
+    The home has to be set through Prefect's settings: they were read from the environment
+    when prefect was imported, so a changed PREFECT_HOME variable would not be seen."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with temporary_settings(updates={PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        with prefect_test_harness(server_startup_timeout=90):  # slow on a busy machine
+            yield PREFECT_API_URL.value()
+
+
+@pytest.mark.services
+def test_training_activity_follows_a_training_run(prefect_api):
+    assert retrain.training_activity() == TrainingActivity(None, None)  # a fresh database
+    before = datetime.now(UTC)
+    run_name, during = tiny_training("drift")
+    assert during.active_run == run_name
+    after = retrain.training_activity()
+    assert after.active_run is None
+    assert before <= after.last_start <= datetime.now(UTC)
+    assert during.last_start == after.last_start
+    tiny_monitoring()
+    assert retrain.training_activity() == after  # only training runs count
+    gate = retrain.retrain_gate(after, cooldown_hours=1, now=retrain.now_utc())
+    assert not gate.allowed and "within the cooldown of 1 h" in gate.reason
+
+
+@pytest.mark.services
+def test_server_without_the_deployment_trains_here(prefect_api, caplog):
+    calls = []
+    with caplog.at_level(logging.WARNING, logger="nids.retrain"):
+        started = retrain.start_training({"reason": "drift"}, DEPLOYMENT, timeout_seconds=60,
+                                         run_locally=lambda **kwargs: calls.append(kwargs))
+    assert started.mode == "subflow" and calls == [{"reason": "drift"}]
+    assert f"Deployment {DEPLOYMENT} not found on {prefect_api}" in caplog.text
