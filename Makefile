@@ -25,9 +25,33 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP) ## Create .venv with the pinned requirements
 
-run: $(STAMP) ## Train and register a model (generated data unless data/raw has CICIDS2017)
+run: $(STAMP) ## Train and register a model, then write a drift report on new traffic
 	@mkdir -p $(PREFECT_HOME)
-	$(PYTHON) flows/training.py
+	$(PYTHON) flows/first_run.py
+
+monitor: $(STAMP) ## Monitor the new batches in data/incoming/ with the champion
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/monitoring.py
+
+scenario: $(STAMP) ## The drift tour: train on Monday-Wednesday, replay Thursday and Friday
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/drift_scenario.py
+
+serve: $(STAMP) ## Start Prefect (:4200) and MLflow (:5000) servers, deployments and a worker
+	$(PYTHON) -m nids.services up
+
+stop: $(STAMP) ## Stop everything `make serve` started
+	$(PYTHON) -m nids.services down
+
+status: $(STAMP) ## Show what `make serve` runs
+	$(PYTHON) -m nids.services status
+
+mlflow-ui: $(STAMP) ## The MLflow UI on the local store (without `make serve`)
+	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+bench: $(STAMP) ## Run the benchmarks (they print figures)
+	$(PYTHON) bench/training_full_scale.py
+	$(PYTHON) bench/drift_detection.py
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

@@ -16,11 +16,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from nids import datasets, featurize, registry
+from nids import datasets, featurize, lineage, registry
 from nids.config import TrainingConfig, load_training_config, project_path
 from nids.evaluate import Evaluation, evaluate, plot_confusion
 from nids.ingest import LoadedData, load_inputs
-from nids.paths import REPORTS_DIR
 from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.train import train_model
 from nids.validate import ValidationResult, raise_on_problems, validate_frame
@@ -33,7 +32,7 @@ def ingest(config: TrainingConfig) -> LoadedData:
     """Load the raw CICIDS2017 files, or generated ones when there are none."""
     selection = datasets.select_inputs(config.data)
     loaded = load_inputs(selection.paths, project_path(config.data.interim_dir),
-                         verify=not selection.generated)
+                         verify=config.data.verify_checksums and not selection.generated)
     loaded.frame = datasets.filter_days(loaded.frame, config.data.days)
     get_run_logger().info("Loaded %d rows from %d file(s)%s", len(loaded.frame),
                           len(loaded.files), " (cached)" if loaded.from_cache else "")
@@ -126,6 +125,7 @@ def register(model, order, features, splits, evaluation, loaded, config, reason)
     score = evaluation.metrics()[reg.promotion_metric]
     promotion = registry.decide_promotion(score, champion_score, reg.promotion_metric,
                                           reg.quality_floor)
+    data_version = lineage.data_version(project_path(config.data.raw_dir), loaded.fingerprint)
     with mlflow.start_run(run_name=f"training-{flow_run.id or 'local'}") as run:
         mlflow.log_params(config.model.model_dump() | {
             "label_grouping": config.features.label_grouping.value,
@@ -138,10 +138,10 @@ def register(model, order, features, splits, evaluation, loaded, config, reason)
         mlflow.log_table(evaluation.per_class.reset_index(), "per_class_metrics.json")
         mlflow.log_input(mlflow.data.from_pandas(
             splits["train"].head(1000), name="cicids2017-train", targets=LABEL_COLUMN,
-            digest=loaded.fingerprint[:32], source=config.data.raw_dir), context="training")
+            digest=data_version.dataset_digest, source=config.data.raw_dir), context="training")
         mlflow.set_tags({"data_fingerprint": loaded.fingerprint, "reason": reason,
-                         "git_commit": registry.git_commit(), "promotion": promotion.reason,
-                         "prefect_flow_run_id": str(flow_run.id)})
+                         "promotion": promotion.reason, "prefect_flow_run_id": str(flow_run.id),
+                         **data_version.tags()})
         if promotion.alias is None:
             raise ValueError(f"Model refused: {promotion.reason}. Raise the data quality or "
                              "lower registry.quality_floor in config/training.yaml.")
@@ -151,7 +151,7 @@ def register(model, order, features, splits, evaluation, loaded, config, reason)
             mlflow.log_artifact(str(path), artifact_path="reference")
         model_uri = registry.log_model(model, splits["test"][features].head(100), order, features)
         version = registry.register_version(model_uri, reg.model_name, {
-            "data_fingerprint": loaded.fingerprint, "git_commit": registry.git_commit(),
+            "data_fingerprint": loaded.fingerprint, **data_version.tags(),
             "prefect_flow_run_id": str(flow_run.id), "training_run_id": run.info.run_id,
             "reason": reason, **{f"test_{k}": f"{v:.6f}" for k, v in evaluation.metrics().items()},
         })
@@ -189,7 +189,7 @@ def training_flow(config: TrainingConfig = DEFAULT_CONFIG, reason: str = "manual
     result = {"model_name": config.registry.model_name, "version": version,
               "alias": promotion.alias, "promotion": promotion.reason,
               "reason": reason, **evaluation.metrics()}
-    write_metrics_file(result, REPORTS_DIR / "last_training_metrics.json")
+    write_metrics_file(result, project_path(config.metrics_file))
     logger.info("Summary: %s", json.dumps(result))
     return result
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nids.drift_settings import DriftSettings
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
 ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
@@ -48,6 +49,9 @@ class DataConfig(StrictModel):
         description="Train only on these days (e.g. Monday, Tuesday, Wednesday); all when empty.",
     )
     seed: int = Field(2017, description="Seed of the data generator.")
+    verify_checksums: bool = Field(
+        True, description="Warn when an official file name differs from UNB's size/sha256."
+    )
 
 
 class ValidationConfig(StrictModel):
@@ -110,6 +114,10 @@ class TrainingConfig(StrictModel):
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     model: XGBoostConfig = Field(default_factory=XGBoostConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    metrics_file: str = Field(
+        "reports/last_training_metrics.json",
+        description="JSON summary of the last training run (read by CI and scripts).",
+    )
 
 
 def project_path(relative: str | Path) -> Path:
@@ -147,6 +155,9 @@ class RetrainConfig(StrictModel):
         0, ge=0, le=6 * 3600,
         description="How long to wait for the started training run (0: do not wait).",
     )
+    training_config: TrainingConfig | None = Field(
+        None, description="Training configuration for the retrain (default: the deployment's)."
+    )
 
 
 class AlertConfig(StrictModel):
@@ -154,3 +165,19 @@ class AlertConfig(StrictModel):
         None, description="Prefect notification block, e.g. 'slack-webhook/nids-alerts'."
     )
     webhook_url: str | None = Field(None, description="URL that receives a JSON POST.")
+
+
+class MonitoringConfig(StrictModel):
+    """Everything the monitoring flow needs; rendered as a form in the Prefect UI."""
+
+    model_name: str = Field("cicids2017-xgboost", description="Registered model to monitor.")
+    incoming_dir: str = Field("data/incoming", description="Folder of new traffic batches.")
+    reports_dir: str = Field("reports", description="Drift reports go to <reports_dir>/drift.")
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    alerts: AlertConfig = Field(default_factory=AlertConfig)
+
+
+def load_monitoring_config(path: Path = CONFIG_DIR / "monitoring.yaml") -> MonitoringConfig:
+    return load_config(MonitoringConfig, path)

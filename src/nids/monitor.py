@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -33,11 +30,6 @@ def reference_frame(reference: pd.DataFrame, features: list[str]) -> pd.DataFram
     frame["prediction"] = frame["prediction"].astype(str)
     frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str)
     return frame
-
-
-def report_stem(started: datetime, batch: Path) -> str:
-    """A report name that sorts by time: 20261122T183000Z_<batch>."""
-    return f"{started.strftime('%Y%m%dT%H%M%SZ')}_{batch.name.split('.')[0]}"
 
 
 def drift_features(features: list[str]) -> list[str]:

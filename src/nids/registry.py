@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -42,6 +42,12 @@ class ModelBundle:
     features: list[str]
     version: str
     run_id: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def test_metric(self, name: str) -> float | None:
+        """A test-split metric recorded on the version at registration (e.g. macro_f1)."""
+        value = self.tags.get(f"test_{name}")
+        return float(value) if value is not None else None
 
 
 @dataclass
@@ -55,14 +61,31 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{MLFLOW_DB}"
 
 
+def artifact_location(uri: str) -> str | None:
+    """Artifacts of a SQLite store go to `mlartifacts/` beside the database file, not to
+    wherever the worker's cwd is; a tracking server decides for itself (None)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    folder = MLFLOW_ARTIFACTS_DIR if database == MLFLOW_DB else database.parent / "mlartifacts"
+    return folder.as_uri()
+
+
+def use_tracking_store() -> str:
+    """Point MLflow at the tracking store (explicitly: workers change directory)."""
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
 def configure_tracking(experiment_name: str) -> str:
     """Point MLflow at the store and the experiment; returns the experiment id."""
-    mlflow.set_tracking_uri(tracking_uri())
+    use_tracking_store()
     experiment = mlflow.get_experiment_by_name(experiment_name)
     if experiment is None:
-        # Local stores keep artifacts in the project, not wherever the worker's cwd is.
-        location = MLFLOW_ARTIFACTS_DIR.as_uri() if tracking_uri().startswith("sqlite") else None
-        experiment_id = mlflow.create_experiment(experiment_name, artifact_location=location)
+        experiment_id = mlflow.create_experiment(
+            experiment_name, artifact_location=artifact_location(tracking_uri())
+        )
     else:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
@@ -141,7 +164,7 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
     return ModelBundle(
         model=mlflow.xgboost.load_model(uri), classes=list(metadata["classes"]),
         features=list(metadata["features"]), version=str(version.version),
-        run_id=version.run_id,
+        run_id=version.run_id, tags=dict(version.tags or {}),
     )
 
 
@@ -168,3 +191,12 @@ def temporary_parquet(frame: pd.DataFrame, name: str = "reference.parquet") -> I
         path = Path(folder) / name
         frame.to_parquet(path, index=False)
         yield path
+
+
+def delete_registered_model(model_name: str) -> bool:
+    """Remove a registered model and its versions (for sandboxes such as the scenario)."""
+    try:
+        MlflowClient().delete_registered_model(model_name)
+    except MlflowException:
+        return False
+    return True

@@ -100,20 +100,23 @@ def server_deployment(name: str) -> str | None:
 
 
 def start_training(
-    reason: str, deployment_name: str, timeout_seconds: float,
-    run_locally: Callable[[str], object],
+    parameters: dict, deployment_name: str, timeout_seconds: float,
+    run_locally: Callable[..., object],
 ) -> RetrainStart:
-    """Start the training deployment (waiting at most `timeout_seconds`), or run it here."""
+    """Start the training deployment (waiting at most `timeout_seconds`), or run it here.
+
+    `parameters` are the training flow's (`reason`, optionally `config`).
+    """
     if server_deployment(deployment_name) is not None:
         flow_run = run_deployment(
-            name=deployment_name, parameters={"reason": reason}, timeout=timeout_seconds,
+            name=deployment_name, parameters=parameters, timeout=timeout_seconds,
         )
         state = flow_run.state.name if flow_run.state else "unknown"
         logger.info("Started deployment %s: flow run %s (%s)", deployment_name,
                     flow_run.name, state)
         return RetrainStart("deployment", flow_run.name, state)
     logger.info("No Prefect server deployment %s: training as a subflow", deployment_name)
-    run_locally(reason)
+    run_locally(**parameters)
     return RetrainStart("subflow", TRAINING_FLOW_NAME, "Completed")
 
 

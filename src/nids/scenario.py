@@ -60,3 +60,30 @@ def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
         logger.info("Wrote batch %s: %d rows from %s", path.name, len(sample), batch.days)
         paths.append(path)
     return paths
+
+
+def land_day_files(sources: list[Path], days: tuple[str, ...], folder: Path) -> list[Path]:
+    """Make the given days' files part of the training data in `folder` (as symlinks)."""
+    from nids.ingest import day_of  # local: keeps this module's imports light
+
+    folder.mkdir(parents=True, exist_ok=True)
+    landed = []
+    for source in sources:
+        if day_of(source.name) in days:
+            target = folder / source.name
+            if not target.exists():
+                target.symlink_to(source.resolve())
+            landed.append(target)
+    return landed
+
+
+def write_demo_batch(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
+                     name: str) -> Path:
+    """A batch of new traffic from every day, for a first monitoring run on a fresh clone."""
+    rng = np.random.default_rng(seed)
+    days = tuple(frame["day"].astype(str).unique())
+    sample = sample_days(frame, days, rows, rng)
+    path = folder / f"{name}.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_official_csv(sample.assign(label=sample[LABEL_COLUMN].astype(str)), path)
+    return path
