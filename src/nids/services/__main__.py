@@ -56,10 +56,10 @@ def _say(text: str) -> None:
 
 
 def _show_status(state_dir: Path) -> bool:
+    """Print each recorded service; False when one of them has stopped on its own."""
     records = running_records(state_dir)
     if not records:
-        _say(f"Nothing started from {state_dir}")
-        return False
+        _say(f"Nothing started from {state_dir} (start with `make serve`)")
     for record, alive in records:
         where = record.url or ""
         _say(f"{record.name:<15} {'running' if alive else 'STOPPED':<8} pid {record.pid:<7} "
