@@ -28,7 +28,7 @@ from nids.services import (
     probes,
     running_services,
 )
-from nids.services.__main__ import build_parser, layout_from_args
+from nids.services.__main__ import build_parser, layout_from_args, main
 from nids.services.commands import (
     mlflow_env,
     mlflow_server_command,
@@ -121,6 +121,22 @@ def test_cli_defaults_to_the_projects_mlflow_store() -> None:
     assert layout.mlflow_db == PROJECT_ROOT / "mlflow.db"
     assert layout.artifacts_dir == PROJECT_ROOT / "mlartifacts"
     assert layout.prefect_home == PROJECT_ROOT / ".state" / "prefect"
+
+
+def test_status_and_down_with_nothing_started(tmp_path: Path, capsys) -> None:
+    assert main(["--state-dir", str(tmp_path), "status"], env={}) == 0
+    assert "Nothing started" in capsys.readouterr().out
+    assert main(["--state-dir", str(tmp_path), "down"], env={}) == 0
+
+
+def test_status_reports_a_service_that_stopped(tmp_path: Path, capsys) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    record = ServiceRecord("mlflow-server", gone.pid, "then", "/l", 5000, "http://m")
+    write_state(tmp_path / "services.json", ServicesState(ServiceUrls("a", "b", "c"), None,
+                                                          [record]))
+    assert main(["--state-dir", str(tmp_path), "status"], env={}) == 1
+    assert "STOPPED" in capsys.readouterr().out
 
 
 def test_a_taken_port_is_refused_with_the_flag_to_change_it(tmp_path: Path) -> None:
