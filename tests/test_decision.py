@@ -102,7 +102,7 @@ def test_markdown_lists_drifted_and_untestable_columns():
     assert "## Drift check: no drift" in decision.markdown
     assert "drifted columns (3/10): `c0`, `c1`, `c2`" in decision.markdown
     assert "columns without values, not tested: flow_bytes_s" in decision.markdown
-    assert "batch macro-F1 0.920" in decision.markdown
+    assert "batch macro-F1 0.920 (champion 0.930)" in decision.markdown
 
 
 def test_markdown_shortens_long_column_lists():

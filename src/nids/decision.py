@@ -92,8 +92,8 @@ def _notes(summary: DriftSummary, champion_macro_f1: float | None) -> list[str]:
     return notes
 
 
-def _markdown(summary: DriftSummary, decision_head: str, crossed: list[CrossedThreshold],
-              notes: list[str]) -> str:
+def _markdown(summary: DriftSummary, champion_macro_f1: float | None, decision_head: str,
+              crossed: list[CrossedThreshold], notes: list[str]) -> str:
     lines = [f"## Drift check: {decision_head}", ""]
     lines += [f"- **crossed:** {c.message}" for c in crossed] or ["- no threshold crossed"]
     drifted = summary.drifted_columns
@@ -103,7 +103,8 @@ def _markdown(summary: DriftSummary, decision_head: str, crossed: list[CrossedTh
         more = f" and {hidden} more" if hidden > 0 else ""
         lines.append(f"- drifted columns ({len(drifted)}/{len(summary.columns)}): {shown}{more}")
     if summary.macro_f1 is not None:
-        lines.append(f"- batch macro-F1 {summary.macro_f1:.3f}")
+        champion = "" if champion_macro_f1 is None else f" (champion {champion_macro_f1:.3f})"
+        lines.append(f"- batch macro-F1 {summary.macro_f1:.3f}{champion}")
     lines += [f"- note: {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
@@ -129,5 +130,5 @@ def decide(
     notes = _notes(summary, champion_macro_f1)
     return DriftDecision(
         drift_detected=drift_detected, retrain=retrain, crossed=crossed, notes=notes,
-        markdown=_markdown(summary, head, crossed, notes),
+        markdown=_markdown(summary, champion_macro_f1, head, crossed, notes),
     )

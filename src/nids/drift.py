@@ -122,14 +122,10 @@ def _check_columns(frame: pd.DataFrame, feature_columns: Sequence[str], name: st
 def build_metrics(
     columns: Sequence[str], settings: DriftSettings, with_labels: bool
 ) -> list:
-    """Evidently metrics: per-column drift, drifted share, prediction drift, quality."""
+    """Evidently metrics, summary first: drifted share, prediction drift, quality, columns."""
     scale = settings.feature_scale
     tests = {report_column_name(c, scale): settings.test_for(c) for c in columns}
     metrics: list = [
-        ValueDrift(column=name, method=test.method.value, threshold=test.threshold)
-        for name, test in tests.items()
-    ]
-    metrics.append(
         DriftedColumnsCount(
             columns=list(tests),
             drift_share=settings.drifted_share_threshold,
@@ -137,18 +133,20 @@ def build_metrics(
             threshold=settings.column_test.threshold,
             per_column_method={name: test.method.value for name, test in tests.items()},
             per_column_threshold={name: test.threshold for name, test in tests.items()},
-        )
-    )
-    metrics.append(
+        ),
         ValueDrift(
             column=PREDICTION_COLUMN,
             method=settings.prediction_method.value,
             threshold=settings.prediction_threshold,
-        )
-    )
+        ),
+    ]
     if with_labels:
         # Not F1Score/Accuracy: they fail (KeyError 1) when a batch holds only two classes.
         metrics += [F1ByLabel(), RecallByLabel(), UniqueValueCount(column=LABEL_COLUMN)]
+    metrics += [
+        ValueDrift(column=name, method=test.method.value, threshold=test.threshold)
+        for name, test in tests.items()
+    ]
     return metrics
 
 
