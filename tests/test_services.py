@@ -133,7 +133,7 @@ def test_status_reports_a_service_that_stopped(tmp_path: Path, capsys) -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()
     record = ServiceRecord("mlflow-server", gone.pid, "then", "/l", 5000, "http://m")
-    write_state(tmp_path / "services.json", ServicesState(ServiceUrls("a", "b", "c"), None,
+    write_state(tmp_path / "services.json", ServicesState(ServiceUrls("a", "b", "c"), "w",
                                                           [record]))
     assert main(["--state-dir", str(tmp_path), "status"], env={}) == 1
     assert "STOPPED" in capsys.readouterr().out
@@ -209,7 +209,7 @@ def test_group_and_descendants(pgid, expected) -> None:
 
 def test_a_reused_pid_is_left_alone() -> None:
     record = ServiceRecord("prefect-server", os.getpid(), "a different start", "/l")
-    state = ServicesState(ServiceUrls("a", "b", "c"), None, [record])
+    state = ServicesState(ServiceUrls("a", "b", "c"), "w", [record])
     assert owned_pgids(state) == {}
 
 

@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 READY_TIMEOUT = 90.0
 DEPLOY_TIMEOUT = 300.0
-# Prefect's worker does not exit on SIGTERM while idle (3.8.8), so it gets less grace.
+# Prefect 3.8.8's idle worker turns SIGTERM into SIGINT and then may hang while its server
+# keeps running; it gets less grace before SIGKILL.
 GRACE_SECONDS = {PREFECT_WORKER: 3.0}
 DEFAULT_GRACE = 10.0
 
@@ -76,9 +77,33 @@ def _deploy(layout: ServiceLayout, env: dict[str, str]) -> None:
     logger.info("Deployed prefect.yaml in %.1f s", time.monotonic() - started)
 
 
+def _start_servers(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
+                   timeout: float) -> None:
+    """Both servers side by side, then wait until each answers its health route."""
+    servers = server_specs(layout, base_env)
+    pids = {spec.name: _launch(spec, state, layout.state_file) for spec in servers}
+    for spec in servers:
+        probes.wait_until(lambda url=spec.health_url: probes.http_status(url) == 200,
+                          what=spec.name, timeout=timeout, log_path=spec.log_path,
+                          still_running=lambda pid=pids[spec.name]: is_alive(pid))
+
+
+def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
+                  deploy: bool, timeout: float) -> None:
+    """Start the worker, deploy while it starts, then wait until the server lists it online."""
+    worker = worker_spec(layout, base_env, state.worker_name)
+    worker_pid = _launch(worker, state, layout.state_file)
+    if deploy:
+        _deploy(layout, prefect_env(layout, base_env))
+    probes.wait_until(
+        lambda: state.worker_name in probes.online_workers(state.urls.prefect_api, WORK_POOL),
+        what=f"worker {state.worker_name}", timeout=timeout, log_path=worker.log_path,
+        still_running=lambda: is_alive(worker_pid))
+
+
 def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = READY_TIMEOUT,
                    base_env: Mapping[str, str] | None = None) -> ServicesState:
-    """Start both servers, wait for health, create the pool, start a worker, deploy, wait.
+    """Start both servers, create the work pool, start a worker, deploy prefect.yaml.
 
     Either everything runs when this returns, or whatever was started is stopped again.
     """
@@ -90,21 +115,9 @@ def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = 
     state = ServicesState(urls=service_urls(layout),
                           worker_name=f"nids-worker-{uuid.uuid4().hex[:8]}")
     try:
-        servers = server_specs(layout, base_env)
-        pids = {spec.name: _launch(spec, state, layout.state_file) for spec in servers}
-        for spec in servers:
-            probes.wait_until(lambda url=spec.health_url: probes.http_status(url) == 200,
-                              what=spec.name, timeout=timeout, log_path=spec.log_path,
-                              still_running=lambda pid=pids[spec.name]: is_alive(pid))
+        _start_servers(layout, state, base_env, timeout)
         _ensure_work_pool(layout, prefect_env(layout, base_env))
-        worker = worker_spec(layout, base_env, state.worker_name)
-        worker_pid = _launch(worker, state, layout.state_file)
-        if deploy:  # while the worker starts
-            _deploy(layout, prefect_env(layout, base_env))
-        probes.wait_until(
-            lambda: state.worker_name in probes.online_workers(state.urls.prefect_api, WORK_POOL),
-            what=f"worker {state.worker_name}", timeout=timeout, log_path=worker.log_path,
-            still_running=lambda: is_alive(worker_pid))
+        _start_worker(layout, state, base_env, deploy, timeout)
     except BaseException:
         logger.error("Start-up failed; stopping what was started")
         stop_services(layout.state_dir)

@@ -24,7 +24,7 @@ class ServiceRecord:
 @dataclass
 class ServicesState:
     urls: ServiceUrls
-    worker_name: str | None = None
+    worker_name: str
     services: list[ServiceRecord] = field(default_factory=list)
 
     def record(self, name: str) -> ServiceRecord | None:
@@ -45,7 +45,7 @@ def read_state(path: Path) -> ServicesState | None:
         return None
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return ServicesState(urls=ServiceUrls(**raw["urls"]), worker_name=raw.get("worker_name"),
+        return ServicesState(urls=ServiceUrls(**raw["urls"]), worker_name=raw["worker_name"],
                              services=[ServiceRecord(**item) for item in raw["services"]])
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: unreadable services state ({error}); stop the processes "
