@@ -10,6 +10,7 @@ and the model version's lineage back to the data's md5 and commit.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -18,10 +19,10 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 import pytest
-import yaml
 from data_repos import git, init_data_repo, md5_in
 from postgres import Cluster, skip_reason, throwaway_cluster
 
@@ -56,16 +57,15 @@ open(sys.argv[2], "w").write(json.dumps(result))
 """
 
 
-def interpolate(value: str, variables: dict[str, str]) -> str:
-    """Compose's `${NAME}`, `${NAME:-default}` and `${NAME:?message}`, for the forms used."""
-    out, rest = "", value
-    while "${" in rest:
-        before, _, rest = rest.partition("${")
-        expression, _, rest = rest.partition("}")
-        name, _, default = expression.partition(":-")
-        name = name.partition(":?")[0]
-        out += before + variables.get(name, default)
-    return out + rest
+def load_script(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Compose's own variable interpolation, as scripts/check_compose.py implements it.
+check_compose = load_script(PROJECT_ROOT / "scripts" / "check_compose.py")
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,12 @@ class ComposeService:
 
 
 def compose_service(name: str, variables: dict[str, str]) -> ComposeService:
-    service = yaml.safe_load(COMPOSE.read_text())["services"][name]
-    environment = {key: interpolate(str(value), variables)
+    """A service's command and environment from the compose file, variables filled in."""
+    service = check_compose.load_yaml(COMPOSE)["services"][name]
+    environment = {key: check_compose.interpolate(str(value), variables)
                    for key, value in service.get("environment", {}).items()}
-    command = [interpolate(str(part), variables) for part in service.get("command", [])]
+    command = [check_compose.interpolate(str(part), variables)
+               for part in service.get("command", [])]
     return ComposeService(command, environment)
 
 
