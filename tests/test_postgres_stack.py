@@ -190,6 +190,7 @@ def small_training_config(data_repo: Path, work: Path) -> str:
     config.model = config.model.model_copy(update={"n_estimators": 30})
     # 5,000 rows leave the rarest classes with a handful of rows: any model is fine here.
     config.registry = config.registry.model_copy(update={"quality_floor": 0.0})
+    config.metrics_file = str(work / "metrics.json")  # not the project's reports/
     return config.model_dump_json()
 
 
