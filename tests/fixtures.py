@@ -3,10 +3,13 @@ unless a seed is given). Pytest fixtures in the test modules wrap them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
 
@@ -82,3 +85,26 @@ def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.Dat
     for column in ("source_file", "day"):
         frame[column] = frame[column].astype("category")
     return frame
+
+
+@contextmanager
+def mlflow_sandbox(folder: Path, experiment: str) -> Iterator[str]:
+    """A throwaway SQLite MLflow store in `folder`; MLflow's global state is restored after.
+    Yields the experiment id."""
+    import mlflow
+    import mlflow.tracking._model_registry.utils as registry_uri_state
+    import mlflow.tracking._tracking_service.utils as tracking_uri_state
+    import mlflow.tracking.fluent as fluent_state
+
+    from nids import registry
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
+        patch.setattr(tracking_uri_state, "_tracking_uri", None)
+        patch.setattr(registry_uri_state, "_registry_uri", None)
+        patch.setattr(fluent_state, "_active_experiment_id", None)
+        yield registry.configure_tracking(experiment)
+        while mlflow.active_run():
+            mlflow.end_run()

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nids.services.processes import is_alive
+
 logger = logging.getLogger(__name__)
 
 SERVER_USER = "postgres"
@@ -110,16 +112,6 @@ def _postmaster_pid(data_dir: Path) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stop(cluster: Cluster) -> None:
     """pg_ctl stop (fast, then immediate); SIGKILL the postmaster if it still runs."""
     pid = _postmaster_pid(cluster.data_dir)
@@ -134,9 +126,9 @@ def _stop(cluster: Cluster) -> None:
         except (RuntimeError, subprocess.TimeoutExpired) as error:
             logger.warning("%s", error)
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while is_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _alive(pid):
+    if is_alive(pid):
         os.kill(pid, signal.SIGKILL)
         logger.warning("PostgreSQL (pid %d) had to be killed", pid)
 

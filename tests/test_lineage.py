@@ -13,15 +13,12 @@ import subprocess
 from pathlib import Path
 
 import mlflow
-import mlflow.tracking._model_registry.utils as registry_uri_state
-import mlflow.tracking._tracking_service.utils as tracking_uri_state
-import mlflow.tracking.fluent as fluent_state
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from data_repos import DVC, commit_data, dvc, git, init_data_repo, md5_in, run
-from fixtures import ml_csv
+from fixtures import ml_csv, mlflow_sandbox
 
 from nids import lineage, registry
 from nids.config import XGBoostConfig
@@ -134,16 +131,8 @@ def mlflow_store(tmp_path_factory: pytest.TempPathFactory):
     """A throwaway SQLite store for the module (creating one takes seconds); MLflow's global
     state is restored afterwards."""
     folder = tmp_path_factory.mktemp("mlflow")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
-        patch.setattr(tracking_uri_state, "_tracking_uri", None)
-        patch.setattr(registry_uri_state, "_registry_uri", None)
-        patch.setattr(fluent_state, "_active_experiment_id", None)
-        yield registry.configure_tracking("test-lineage")
-        while mlflow.active_run():
-            mlflow.end_run()
+    with mlflow_sandbox(folder, "test-lineage") as experiment:
+        yield experiment
 
 
 def log_training_run(raw_dir: Path) -> str:

@@ -1,12 +1,10 @@
 """Registry: the promotion decision, and an MLflow round trip on a throwaway SQLite store."""
 
 import mlflow
-import mlflow.tracking._model_registry.utils as registry_uri_state
-import mlflow.tracking._tracking_service.utils as tracking_uri_state
-import mlflow.tracking.fluent as fluent_state
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures import mlflow_sandbox
 
 from nids import registry
 from nids.config import XGBoostConfig
@@ -55,16 +53,8 @@ def mlflow_store(tmp_path_factory):
     """A throwaway SQLite store and artifact folder for this module (creating one takes
     seconds); MLflow's global state is restored afterwards. Yields the experiment id."""
     folder = tmp_path_factory.mktemp("mlflow")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
-        patch.setattr(tracking_uri_state, "_tracking_uri", None)
-        patch.setattr(registry_uri_state, "_registry_uri", None)
-        patch.setattr(fluent_state, "_active_experiment_id", None)
-        yield registry.configure_tracking("test-training"), folder
-        while mlflow.active_run():
-            mlflow.end_run()
+    with mlflow_sandbox(folder, "test-training") as experiment:
+        yield (experiment, folder)
 
 
 @pytest.fixture(scope="module")
