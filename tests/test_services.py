@@ -439,7 +439,9 @@ def test_the_real_flows_deploy_from_prefect_yaml(
     with running_services(tmp_path, *service_ports, deploy=True) as urls:
         deployments = _deployments(urls.prefect_api)
     _assert_deployed(deployments)
-    assert deployments["training"].parameters.get("reason") == "schedule"
+    [nightly] = deployments["training"].schedules
+    assert nightly.parameters == {"reason": "schedule"}  # manual runs keep "manual"
+    assert "reason" not in deployments["training"].parameters
 
 
 # --- the UI in a browser --------------------------------------------------------------------
