@@ -129,7 +129,14 @@ def start_retraining(path: Path, decision: DriftDecision, config: MonitoringConf
 @flow(name="monitoring")
 def monitoring_flow(config: MonitoringConfig = DEFAULT_CONFIG,
                     batch: str | None = None) -> list[dict]:
-    """Score new traffic batches with the champion, report drift, retrain when needed."""
+    """Score new traffic batches with the champion, report drift, retrain when needed.
+
+    Args:
+        config: Batches, thresholds, retraining and alert settings
+            (defaults: config/monitoring.yaml).
+        batch: One batch file to monitor (path relative to the project or absolute);
+            empty: every batch in the incoming folder that has no predictions yet.
+    """
     logger = get_run_logger()
     paths = ([project_path(batch)] if batch
              else batches.pending_batches(project_path(config.incoming_dir)))

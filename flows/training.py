@@ -170,7 +170,12 @@ def write_metrics_file(result: dict, path: Path) -> None:
 
 @flow(name="training", log_prints=False)
 def training_flow(config: TrainingConfig = DEFAULT_CONFIG, reason: str = "manual") -> dict:
-    """Ingest, validate, featurize, train, evaluate and register an intrusion detector."""
+    """Ingest, validate, featurize, train, evaluate and register an intrusion detector.
+
+    Args:
+        config: Data, features, XGBoost and registry settings (defaults: config/training.yaml).
+        reason: Why this run started (manual, schedule, or the drift that triggered it).
+    """
     logger = get_run_logger()
     logger.info("Training started (reason: %s)", reason)
     registry.configure_tracking(config.registry.experiment_name)
