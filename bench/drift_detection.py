@@ -89,10 +89,9 @@ def _batch(flows: Flows, rows: int, rng: np.random.Generator, benign_scale: floa
     parts = [flows(label, int(n), rng) for label, n in zip(CLASSES, counts, strict=True) if n]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=[*FEATURE_COLUMNS, "label"])
-    benign = (frame["label"] == "BENIGN").to_numpy()
-    scaled = frame.loc[benign, list(CONTINUOUS_COLUMNS)].to_numpy(dtype=float) * benign_scale
-    frame.loc[benign, list(CONTINUOUS_COLUMNS)] = scaled
     frame = frame.astype(dict.fromkeys(FEATURE_COLUMNS, np.float32))
+    benign = (frame["label"] == "BENIGN").to_numpy()
+    frame.loc[benign, list(CONTINUOUS_COLUMNS)] *= np.float32(benign_scale)
     frame = frame.sample(frac=1.0, random_state=int(rng.integers(2**31))).reset_index(drop=True)
     predictions = frame["label"].to_numpy(dtype=object).copy()
     wrong = rng.random(len(frame)) < 0.02
@@ -163,9 +162,10 @@ def run_scenario(
     f1s = [r[3] for r in results if r[3] is not None]
     f1_text = f", macro-F1 {np.mean(f1s):.3f} +/- {np.std(f1s):.3f}" if f1s else ""
     logger.info(
-        "%-28s drift raised %2d/%d | drifted share min %.2f median %.2f max %.2f | "
-        "prediction drift max %.3f%s", name, detected, len(results), min(shares),
-        float(np.median(shares)), max(shares), max(scores), f1_text,
+        "%-28s drift raised %2d/%d | drifted share min/median/max %.2f/%.2f/%.2f | "
+        "prediction drift min/median/max %.3f/%.3f/%.3f%s", name, detected, len(results),
+        min(shares), float(np.median(shares)), max(shares),
+        min(scores), float(np.median(scores)), max(scores), f1_text,
     )
 
 

@@ -14,13 +14,12 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from nids.drift import (
     build_metrics,
-    has_labels,
-    prepare_frame,
+    quality_from_outcomes,
     run_drift_report,
-    sample_for_drift,
     save_report,
     summarize_snapshot,
 )
+from nids.drift_frames import OUTCOME_COLUMN, has_labels, prepare_frame, sample_for_drift
 from nids.drift_settings import (
     CategoricalMethod,
     ColumnTest,
@@ -144,6 +143,8 @@ def test_prepare_frame_drops_infinity_and_log_scales():
                           "prediction": ["x"] * 6})
     prepared = prepare_frame(frame, ["a"], FeatureScale.LOG1P, with_labels=False)
     assert list(prepared.columns) == ["log1p(a)", "prediction"]
+    labelled = prepare_frame(frame.assign(label="y"), ["a"], FeatureScale.RAW, with_labels=True)
+    assert labelled[OUTCOME_COLUMN].tolist() == ["y → x"] * 6
     np.testing.assert_allclose(prepared["log1p(a)"], [0, 1, -1, np.nan, np.nan, np.nan])
     raw = prepare_frame(frame, ["a"], FeatureScale.RAW, with_labels=False)
     assert raw["a"].isna().sum() == 3
@@ -215,6 +216,40 @@ def test_quality_of_batches_with_one_or_two_classes(reference: pd.DataFrame, cla
     assert summary.macro_f1 == pytest.approx(f1_score(
         current["label"], current["prediction"], labels=classes, average="macro"))
     assert summary.accuracy == pytest.approx((ROWS - 4) / ROWS)
+
+
+def test_classes_the_reference_never_saw_keep_quality_and_drift(
+    reference: pd.DataFrame, caplog: pytest.LogCaptureFixture
+):
+    # Evidently 0.7 raises KeyError('PortScan') when it shows the batch's per-class quality
+    # next to a reference without that class: a champion meeting a new attack. Quality then
+    # comes from the outcome counts alone.
+    seen = reference[reference["label"] != "PortScan"].assign(
+        prediction=lambda f: f["prediction"].replace("PortScan", "BENIGN"))
+    current = make_frame(2, scale=8.0, attack_share=0.7)
+    summary = summarize_snapshot(run_drift_report(seen, current, FEATURES, DriftSettings()))
+    assert summary.macro_f1 == pytest.approx(
+        f1_score(current["label"], current["prediction"], average="macro"))
+    assert set(summary.f1_by_label) == set(CLASSES)
+    assert summary.prediction_drift.drifted and summary.drifted_columns
+    assert "classes ['PortScan'] that the reference never holds" in caplog.text
+
+
+@pytest.mark.parametrize(("outcomes", "expected"), [
+    ({}, {}),
+    ({"a → a": 0.0}, {}),  # pairs seen only in the reference
+    ({"a → a": 2, "a → b": 1, "b → b": 2, "b → a": 0, "c → a": 1},
+     # a: 2 hits, 1 miss, 1 false alarm (c); b: 2 hits, 1 false alarm (a); c: 1 miss
+     {"f1_by_label": {"a": 4 / 6, "b": 4 / 5, "c": 0.0}, "macro_f1": (4 / 6 + 4 / 5) / 3,
+      "accuracy": 4 / 6}),
+    ({"BENIGN → BENIGN": 9, "BENIGN → Web Attack - XSS": 1},  # predicted, never true
+     {"f1_by_label": {"BENIGN": 18 / 19}, "macro_f1": 18 / 19, "accuracy": 0.9}),
+])
+def test_quality_from_outcomes(outcomes: dict, expected: dict):
+    quality = quality_from_outcomes(outcomes)
+    assert quality.keys() == expected.keys()
+    for key, value in expected.items():
+        assert quality[key] == pytest.approx(value)
 
 
 def test_overrides_and_prediction_method_reach_the_report(reference: pd.DataFrame):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,14 +18,23 @@ from evidently.metrics import (
 )
 from pydantic import BaseModel, Field
 
-from nids.drift_settings import DriftSettings, FeatureScale
+from nids.drift_frames import (
+    OUTCOME_COLUMN,
+    OUTCOME_SEPARATOR,
+    PREDICTION_COLUMN,
+    check_columns,
+    feature_name,
+    has_labels,
+    prepare_frame,
+    report_column_name,
+    sample_for_drift,
+    unseen_labels,
+)
+from nids.drift_settings import DriftSettings
 from nids.report_index import atomic_path
 from nids.schema import LABEL_COLUMN
 
 logger = logging.getLogger(__name__)
-
-
-PREDICTION_COLUMN = "prediction"
 
 
 class ColumnDrift(BaseModel):
@@ -56,71 +64,8 @@ class DriftSummary(BaseModel):
         return [c.column for c in self.columns if c.drifted]
 
 
-def sample_for_drift(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most max_rows rows, each predicted class keeping its share (largest remainders)."""
-    if len(frame) <= max_rows:
-        return frame
-    if PREDICTION_COLUMN not in frame.columns:
-        return frame.sample(n=max_rows, random_state=seed).sort_index()
-    sizes = frame[PREDICTION_COLUMN].value_counts(dropna=False)
-    quotas = sizes * (max_rows / len(frame))
-    counts = np.floor(quotas).astype(int)
-    remainder = (quotas - counts).sort_values(ascending=False)
-    counts[remainder.index[: max_rows - int(counts.sum())]] += 1
-    parts = [
-        frame[frame[PREDICTION_COLUMN] == value].sample(n=int(count), random_state=seed)
-        for value, count in counts.items()
-        if count > 0
-    ]
-    return pd.concat(parts).sort_index()
-
-
-def report_column_name(column: str, scale: FeatureScale) -> str:
-    """The name a feature carries in the report: 'log1p(x)' when compared on log scale."""
-    return f"log1p({column})" if scale is FeatureScale.LOG1P else column
-
-
-def _feature_name(report_name: str) -> str:
-    match = re.fullmatch(r"log1p\((.+)\)", report_name)
-    return match.group(1) if match else report_name
-
-
-def prepare_frame(
-    frame: pd.DataFrame, feature_columns: Sequence[str], scale: FeatureScale, with_labels: bool
-) -> pd.DataFrame:
-    """Features (+/-inf as NaN, optionally log-scaled, renamed), prediction and label."""
-    values = frame[list(feature_columns)].to_numpy(dtype=np.float64)
-    values = np.where(np.isinf(values), np.nan, values)  # inf hides drift in Evidently's scores
-    if scale is FeatureScale.LOG1P:
-        values = np.sign(values) * np.log1p(np.abs(values))
-    names = [report_column_name(c, scale) for c in feature_columns]
-    prepared = pd.DataFrame(values, columns=names, index=frame.index)
-    extra = [PREDICTION_COLUMN, LABEL_COLUMN] if with_labels else [PREDICTION_COLUMN]
-    return pd.concat([prepared, frame[extra].astype(str)], axis=1)
-
-
-def has_labels(frame: pd.DataFrame, name: str) -> bool:
-    """Whether a frame carries a complete label column (a partial one is an error)."""
-    if LABEL_COLUMN not in frame.columns or frame[LABEL_COLUMN].isna().all():
-        return False
-    if frame[LABEL_COLUMN].isna().any():
-        raise ValueError(
-            f"{name} frame: column '{LABEL_COLUMN}' is only partly filled; "
-            "drop the unlabelled rows or the whole column"
-        )
-    return True
-
-
-def _check_columns(frame: pd.DataFrame, feature_columns: Sequence[str], name: str) -> None:
-    if not feature_columns:
-        raise ValueError("no feature columns to test; pass the model's feature names")
-    missing = [c for c in (*feature_columns, PREDICTION_COLUMN) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} frame lacks columns {missing}; score it with the model first")
-
-
 def build_metrics(
-    columns: Sequence[str], settings: DriftSettings, with_labels: bool
+    columns: Sequence[str], settings: DriftSettings, with_labels: bool, per_class: bool = True
 ) -> list:
     """Evidently metrics, summary first: drifted share, prediction drift, quality, columns."""
     scale = settings.feature_scale
@@ -141,8 +86,11 @@ def build_metrics(
         ),
     ]
     if with_labels:
-        # Not F1Score/Accuracy: they fail (KeyError 1) when a batch holds only two classes.
-        metrics += [F1ByLabel(), RecallByLabel(), UniqueValueCount(column=LABEL_COLUMN)]
+        # Quality is read from the outcome counts. Evidently's F1Score/Accuracy fail (KeyError 1)
+        # on a batch of exactly two classes, its by-label metrics on a class the reference lacks.
+        metrics.append(UniqueValueCount(column=OUTCOME_COLUMN))
+        if per_class:
+            metrics += [F1ByLabel(), RecallByLabel()]
     metrics += [
         ValueDrift(column=name, method=test.method.value, threshold=test.threshold)
         for name, test in tests.items()
@@ -157,19 +105,23 @@ def run_drift_report(
     settings: DriftSettings,
 ) -> Run:
     """Run the Evidently drift report of a scored batch against the champion's reference."""
-    _check_columns(reference_frame, feature_columns, "reference")
-    _check_columns(current_frame, feature_columns, "current")
+    check_columns(reference_frame, feature_columns, "reference")
+    check_columns(current_frame, feature_columns, "current")
     with_labels = has_labels(current_frame, "current") and has_labels(reference_frame, "reference")
     unused = sorted(set(settings.column_overrides) - set(feature_columns))
     if unused:
         logger.warning("column_overrides for columns the report does not test: %s", unused)
     scale = settings.feature_scale
     reference, current = (
-        prepare_frame(
-            sample_for_drift(frame, settings.sample_rows, settings.sample_seed),
-            feature_columns, scale, with_labels,
-        )
+        sample_for_drift(frame, settings.sample_rows, settings.sample_seed)
         for frame in (reference_frame, current_frame)
+    )
+    unseen = unseen_labels(reference, current) if with_labels else []
+    if unseen:
+        logger.warning("The batch holds classes %s that the reference never holds: quality "
+                       "from the outcome counts only, no per-class widgets", unseen)
+    reference, current = (
+        prepare_frame(frame, feature_columns, scale, with_labels) for frame in (reference, current)
     )
     testable = [
         c for c in feature_columns
@@ -181,7 +133,8 @@ def run_drift_report(
         logger.warning("No values to test drift on (all NaN) in columns %s", untestable)
     if not testable:
         raise ValueError(f"every feature column is empty (all NaN) in one frame: {untestable}")
-    categorical = [PREDICTION_COLUMN, LABEL_COLUMN] if with_labels else [PREDICTION_COLUMN]
+    categorical = [PREDICTION_COLUMN, LABEL_COLUMN, OUTCOME_COLUMN] if with_labels else [
+        PREDICTION_COLUMN]
     definition = DataDefinition(
         numerical_columns=[report_column_name(c, scale) for c in testable],
         categorical_columns=categorical,
@@ -190,8 +143,9 @@ def run_drift_report(
         ] if with_labels else None,
     )
     report = Report(
-        build_metrics(testable, settings, with_labels),
-        metadata={"untestable_columns": untestable, "feature_scale": scale.value},
+        build_metrics(testable, settings, with_labels, per_class=not unseen),
+        metadata={"untestable_columns": untestable, "feature_scale": scale.value,
+                  "classes_missing_from_reference": unseen},
         include_tests=True,
     )
     logger.info(
@@ -204,19 +158,24 @@ def run_drift_report(
     )
 
 
-def _quality(by_label: dict[str, dict[str, float]]) -> dict[str, object]:
-    """Macro-F1 over the classes present in the labels (as nids.evaluate), and accuracy."""
-    f1_by_label = by_label.get("F1ByLabel")
-    if not f1_by_label:
+def quality_from_outcomes(outcomes: dict[str, float]) -> dict[str, object]:
+    """F1 per class present in the labels, their mean (as nids.evaluate) and accuracy, from
+    counts of 'true → predicted' pairs."""
+    pairs = [(*key.split(OUTCOME_SEPARATOR, 1), n) for key, n in outcomes.items() if n > 0]
+    if not pairs:
         return {}
-    quality: dict[str, object] = {
-        "f1_by_label": f1_by_label, "macro_f1": float(np.mean(list(f1_by_label.values())))
+    f1_by_label = {}
+    for label in sorted({true for true, _, _ in pairs}):
+        hits = sum(n for true, predicted, n in pairs if true == predicted == label)
+        misses = sum(n for true, predicted, n in pairs if true == label != predicted)
+        false_alarms = sum(n for true, predicted, n in pairs if predicted == label != true)
+        f1_by_label[label] = 2 * hits / (2 * hits + misses + false_alarms)
+    correct = sum(n for true, predicted, n in pairs if true == predicted)
+    return {
+        "f1_by_label": f1_by_label,
+        "macro_f1": float(np.mean(list(f1_by_label.values()))),
+        "accuracy": correct / sum(n for _, _, n in pairs),
     }
-    recall, support = by_label.get("RecallByLabel"), by_label.get("support")
-    if recall and support:  # correct predictions of a class = its recall x its support
-        hits = sum(recall.get(label, 0.0) * count for label, count in support.items())
-        quality["accuracy"] = hits / sum(support.values())
-    return quality
 
 
 def summarize_snapshot(snapshot: Run) -> DriftSummary:
@@ -228,13 +187,13 @@ def summarize_snapshot(snapshot: Run) -> DriftSummary:
     }
     columns: list[ColumnDrift] = []
     found: dict[str, object] = {}
-    by_label: dict[str, dict[str, float]] = {}
+    outcomes: dict[str, float] = {}
     for metric_id, result in snapshot.metric_results.items():
         params = result.get_metric_value_location().metric.params
         kind = params["type"].rsplit(":", 1)[-1]
         if kind == "ValueDrift":
             drift = ColumnDrift(
-                column=_feature_name(params["column"]), method=str(params["method"]),
+                column=feature_name(params["column"]), method=str(params["method"]),
                 threshold=float(params["threshold"]), score=float(result.value),
                 drifted=metric_id in failed,
             )
@@ -244,16 +203,14 @@ def summarize_snapshot(snapshot: Run) -> DriftSummary:
                 columns.append(drift)
         elif kind == "DriftedColumnsCount":
             found["drifted_share"] = float(result.share.value)
-        elif kind in ("F1ByLabel", "RecallByLabel"):
-            by_label[kind] = {str(k): float(v.value) for k, v in result.values.items()}
-        elif kind == "UniqueValueCount" and params["column"] == LABEL_COLUMN:
-            by_label["support"] = {str(k): float(v.value) for k, v in result.counts.items()}
+        elif kind == "UniqueValueCount" and params["column"] == OUTCOME_COLUMN:
+            outcomes = {str(k): float(v.value) for k, v in result.counts.items()}
     if "prediction_drift" not in found:
         raise ValueError(f"snapshot has no ValueDrift on column '{PREDICTION_COLUMN}'")
     if not columns:
         raise ValueError("snapshot has no ValueDrift on any feature column")
     found.setdefault("drifted_share", sum(c.drifted for c in columns) / len(columns))
-    found.update(_quality(by_label))
+    found.update(quality_from_outcomes(outcomes))
     metadata = snapshot.to_snapshot_model().metadata
     return DriftSummary(
         columns=columns, untestable_columns=list(metadata.get("untestable_columns", [])), **found

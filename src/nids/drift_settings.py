@@ -1,4 +1,20 @@
-"""Typed settings of the drift check: Evidently methods, thresholds, sampling."""
+"""Typed settings of the drift check: Evidently methods, thresholds, sampling.
+
+Why the defaults (figures from bench/drift_detection.py and its docstring):
+- feature_scale log1p: flow features are heavy-tailed (bytes/s up to 1e9). Wasserstein distance
+  normed by the reference std is then ruled by a few outliers (benign flows twice as large
+  flagged 21% of the columns on raw values, 64% on log values), and Evidently's binned
+  methods (psi, jensenshannon, hellinger, kl_div) use equal-width bins: 0-3% on raw values.
+- wasserstein 0.1 per column (Evidently's own choice above 1,000 rows): an effect size, 0.1
+  reference std of log-values, whatever the number of rows. KS p-values are not: on 50,000
+  rows p < 0.05 flagged 74% of the columns when benign flows grew by only 10%.
+- drifted share 0.3 (Evidently: 0.5): on reference-like batches no column drifts at all, so the
+  share only sets how broad a shift must be; 0.3 is about one aspect of the traffic (sizes,
+  or timings) moving as a whole, while 8 of the 78 columns are constant in CICIDS2017.
+- prediction drift jensenshannon 0.1 (Evidently's default above 1,000 rows): sampling noise
+  stays below 0.01 on 50,000 rows; 0.1 is the attack share going from 20% to about 33%.
+- sample_rows 50,000: a 500,000-row batch is checked in about 20-35 s.
+"""
 
 from __future__ import annotations
 
