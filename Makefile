@@ -9,6 +9,8 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 export MLFLOW_DISABLE_TELEMETRY ?= true
 export GIT_PYTHON_REFRESH ?= quiet
+# XGBoost's OpenMP threads spin while waiting; on 2 shared cores that slows a fit 10x or more.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: help install run monitor scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
 
