@@ -54,6 +54,7 @@ mlflow-ui: $(STAMP) ## The MLflow UI on the local store (without `make serve`)
 bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) bench/training_full_scale.py
 	$(PYTHON) bench/drift_detection.py
+	$(PYTHON) bench/monitoring.py
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

@@ -12,39 +12,19 @@ import argparse
 import asyncio
 import logging
 import sys
-import threading
 import time
-from datetime import UTC, datetime
 
-import psutil
 from prefect import get_client
 
 from nids.config import load_training_config
 from nids.generate import FULL_SCALE_ROWS, generate_dataset
 from nids.paths import DATA_DIR, PROJECT_ROOT
 
-sys.path.insert(0, str(PROJECT_ROOT))  # for `flows`
+sys.path.insert(0, str(PROJECT_ROOT))  # for `flows` and `bench`
+
+from bench.rss import RssSampler  # noqa: E402
 
 logger = logging.getLogger("bench")
-
-
-class RssSampler(threading.Thread):
-    """Samples this process's resident memory every 100 ms."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.samples: list[tuple[datetime, int]] = []
-        self.running = True
-
-    def run(self) -> None:
-        process = psutil.Process()
-        while self.running:
-            self.samples.append((datetime.now(UTC), process.memory_info().rss))
-            time.sleep(0.1)
-
-    def peak(self, start: datetime, end: datetime) -> int:
-        within = [rss for at, rss in self.samples if start <= at <= end]
-        return max(within, default=0)
 
 
 async def task_runs(flow_run_id):
@@ -86,7 +66,7 @@ def main() -> None:
         peak = sampler.peak(run.start_time, run.end_time) / 1e9
         print(f"{run.task_key.split('-')[0] if run.task_key else run.name:<20}"
               f"{seconds:>10.1f}{peak:>14.2f}")
-    overall = max(rss for _, rss in sampler.samples) / 1e9
+    overall = sampler.peak() / 1e9
     print(f"{'whole flow':<20}{total:>10.1f}{overall:>14.2f}")
     print(f"result: {state.result()}")
 

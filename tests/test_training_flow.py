@@ -47,7 +47,7 @@ def small_config(folder: Path, **model) -> TrainingConfig:
 
 
 def champion_version() -> str:
-    return MlflowClient().get_model_version_by_alias(MODEL, "champion").version
+    return str(MlflowClient().get_model_version_by_alias(MODEL, "champion").version)
 
 
 def test_training_registers_a_champion_with_lineage(prefect_api, store: Path) -> None:
@@ -78,7 +78,7 @@ def test_weaker_model_becomes_challenger_and_floor_refuses(prefect_api, store: P
                            reason="weaker")
     assert weaker["alias"] == "challenger"
     assert champion_version() == "1"
-    assert MlflowClient().get_model_version_by_alias(MODEL, "challenger").version == "2"
+    assert str(MlflowClient().get_model_version_by_alias(MODEL, "challenger").version) == "2"
 
     with pytest.raises(ValueError, match="quality floor"):
         training_flow(config=small_config(store, quality_floor=0.999), reason="refused")
