@@ -6,10 +6,11 @@ import pytest
 
 from nids.decision import decide
 from nids.drift import ColumnDrift, DriftSummary
-from nids.drift_settings import DriftSettings
+from nids.drift_settings import DriftSettings, RetrainOn
 
+# The cases below spell out the `quality_drop` policy; the default policy is tested after them.
 SETTINGS = DriftSettings(drifted_share_threshold=0.5, prediction_threshold=0.1,
-                         max_macro_f1_drop=0.05)
+                         max_macro_f1_drop=0.05, retrain_on=RetrainOn.QUALITY_DROP)
 CHAMPION_F1 = 0.93
 
 
@@ -115,3 +116,16 @@ def test_verdict_is_serialised():
     decision = decide(summary(share=0.9, macro_f1=None), SETTINGS, None)
     assert decision.model_dump()["verdict"] == "retrain"
     assert decision.markdown.startswith("## Drift check: RETRAIN")
+
+
+@pytest.mark.parametrize(("case", "drift_summary", "champion", "drift", "retrain", "messages"),
+                         CASES, ids=[case[0] for case in CASES])
+def test_by_default_any_crossed_threshold_retrains(
+    case: str, drift_summary: DriftSummary, champion: float | None, drift: bool,
+    retrain: bool, messages: list[str],
+) -> None:
+    settings = SETTINGS.model_copy(update={"retrain_on": RetrainOn.ANY_THRESHOLD})
+    decision = decide(drift_summary, settings, champion)
+    assert decision.retrain == bool(messages)
+    assert decision.drift_detected == drift
+    assert [c.message for c in decision.crossed] == messages

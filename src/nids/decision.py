@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from nids.drift import ColumnDrift, DriftSummary
-from nids.drift_settings import DriftSettings, is_p_value
+from nids.drift_settings import DriftSettings, RetrainOn, is_p_value
 
 Check = Literal["drifted_share", "prediction_drift", "macro_f1_drop"]
 Verdict = Literal["retrain", "drift", "ok"]
@@ -27,7 +27,7 @@ class DriftDecision(BaseModel):
     """What the monitoring flow does with a batch, and why."""
 
     drift_detected: bool = Field(description="Feature or prediction drift crossed its threshold.")
-    retrain: bool = Field(description="Retrain: quality dropped, or drift with no labels to check.")
+    retrain: bool = Field(description="Start the training flow (see DriftSettings.retrain_on).")
     crossed: list[CrossedThreshold]
     notes: list[str] = Field(default_factory=list, description="Checks skipped, data warnings.")
     markdown: str
@@ -113,9 +113,10 @@ def decide(
     summary: DriftSummary, settings: DriftSettings, champion_macro_f1: float | None
 ) -> DriftDecision:
     """Decide on a batch: drift when the drifted share or the prediction drift crosses its
-    threshold (at the threshold counts, as in Evidently); retrain when macro-F1 fell more than
-    the tolerated drop below the champion's, or when drift is detected and no labels let us
-    check quality. Drift with quality holding up is reported, not retrained on."""
+    threshold (at the threshold counts, as in Evidently). Retrain when any threshold is
+    crossed; with `retrain_on: quality_drop`, only when macro-F1 fell more than the tolerated
+    drop below the champion's, or when drift is detected and no labels let us check quality
+    (drift with quality holding up is then reported, not retrained on)."""
     feature = _drifted_share_crossed(summary, settings)
     prediction = _prediction_drift_crossed(summary.prediction_drift)
     quality_checked = summary.macro_f1 is not None and champion_macro_f1 is not None
@@ -125,7 +126,10 @@ def decide(
     )
     crossed = [c for c in (feature, prediction, quality) if c is not None]
     drift_detected = feature is not None or prediction is not None
-    retrain = quality is not None or (drift_detected and not quality_checked)
+    if settings.retrain_on is RetrainOn.ANY_THRESHOLD:
+        retrain = bool(crossed)
+    else:
+        retrain = quality is not None or (drift_detected and not quality_checked)
     head = "RETRAIN" if retrain else "drift, quality holds" if drift_detected else "no drift"
     notes = _notes(summary, champion_macro_f1)
     return DriftDecision(

@@ -56,6 +56,13 @@ class CategoricalMethod(StrEnum):
     TVD = "TVD"
 
 
+class RetrainOn(StrEnum):
+    """Which crossed thresholds start a retrain."""
+
+    ANY_THRESHOLD = "any_threshold"
+    QUALITY_DROP = "quality_drop"
+
+
 class FeatureScale(StrEnum):
     """How feature values are compared: as they are, or as sign(x) * log1p(|x|)."""
 
@@ -116,6 +123,11 @@ class DriftSettings(BaseModel):
     )
     prediction_threshold: float = Field(
         0.1, gt=0, le=10, description="Prediction drift threshold (distance >= it, or p below it)."
+    )
+    retrain_on: RetrainOn = Field(
+        RetrainOn.ANY_THRESHOLD,
+        description="any_threshold: retrain when any threshold is crossed; quality_drop: when "
+        "the batch has labels, retrain only if macro-F1 dropped (drift alone is reported).",
     )
     max_macro_f1_drop: float = Field(
         0.05, ge=0, le=1, description="Tolerated drop of the batch's macro-F1 below the champion's."
