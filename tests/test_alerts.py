@@ -88,3 +88,22 @@ def test_unreachable_webhook_raises():
     [port] = free_ports(1)  # free: nothing listens there
     with pytest.raises(httpx.ConnectError):
         send_alert(SUBJECT, BODY, webhook_url=f"http://127.0.0.1:{port}/hooks/nids")
+
+
+@pytest.mark.services
+def test_notification_block_sends_through_prefect(webhook):
+    """A Prefect notification block saved on a (temporary) Prefect API is loaded by name."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        CustomWebhookNotificationBlock(
+            name="nids-alerts", url=webhook.url, allow_private_urls=True,
+            json_data={"title": "{{subject}}", "text": "{{body}}"},
+        ).save("nids-alerts")
+        channel = send_alert(SUBJECT, BODY,
+                             block_name="custom-webhook/nids-alerts", webhook_url=webhook.url)
+
+    assert channel == "block custom-webhook/nids-alerts"
+    [request] = webhook.received  # the block was used, not the plain webhook
+    assert request["json"] == {"title": SUBJECT, "text": BODY}
