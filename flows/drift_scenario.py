@@ -35,7 +35,9 @@ def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[dic
     source = datasets.select_inputs(training.data)
     shutil.rmtree(SCENARIO_DIR, ignore_errors=True)  # derived data only: symlinks and batches
     raw = SCENARIO_DIR / "raw"
-    scenario.land_day_files(source.paths, scenario.REFERENCE_DAYS, raw)
+    if not scenario.land_day_files(source.paths, scenario.REFERENCE_DAYS, raw):
+        raise ValueError(f"The tour needs the per-day CICIDS2017 CSVs (Monday-..., Friday-...) "
+                         f"in {training.data.raw_dir}; extract the official zip there.")
     training.data.raw_dir = str(raw)
     training.data.verify_checksums = not source.generated
     training.registry.model_name = MODEL_NAME

@@ -22,7 +22,6 @@ from nids import batches, datasets, scenario  # noqa: E402
 from nids.config import project_path  # noqa: E402
 from nids.generate import generate_dataset  # noqa: E402
 from nids.ingest import load_inputs  # noqa: E402
-from nids.paths import DATA_DIR  # noqa: E402
 
 
 @flow(name="first-run")
@@ -32,8 +31,8 @@ def first_run_flow(demo_rows: int = 20_000, demo_seed: int = 11) -> dict:
     trained = training_flow(config=TRAINING, reason="make run")
     incoming = project_path(MONITORING.incoming_dir)
     if not batches.pending_batches(incoming) and datasets.select_inputs(TRAINING.data).generated:
-        traffic = generate_dataset(DATA_DIR / "generated" / f"demo-seed{demo_seed}",
-                                   TRAINING.data.generated_rows, demo_seed)
+        demo_dir = project_path(TRAINING.data.generated_dir) / f"demo-seed{demo_seed}"
+        traffic = generate_dataset(demo_dir, TRAINING.data.generated_rows, demo_seed)
         frame = load_inputs(traffic, project_path(TRAINING.data.interim_dir), verify=False).frame
         name = f"demo-traffic-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         path = scenario.write_demo_batch(frame, incoming, demo_rows, demo_seed, name)

@@ -156,8 +156,8 @@ def monitoring_flow(config: MonitoringConfig = DEFAULT_CONFIG,
             alert(path, decision, config)
         if decision.retrain:
             outcome["retrain"] = start_retraining(path, decision, config)
-            if outcome["retrain"].get("mode") == "subflow":
-                champion, reference = load_champion(config)  # compare later batches to it
+            if outcome["retrain"].get("state") == "Completed":
+                champion, reference = load_champion(config)  # the champion may have moved
         else:
             logger.info("%s: no retraining needed", path.name)
         outcomes.append(outcome)

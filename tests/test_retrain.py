@@ -12,6 +12,7 @@ from prefect.settings import (
     PREFECT_SERVER_ANALYTICS_ENABLED,
     temporary_settings,
 )
+from prefect.states import Completed, Failed
 from prefect.testing.utilities import prefect_test_harness
 
 from nids import retrain
@@ -68,13 +69,28 @@ def test_server_deployment_is_none_without_a_server(no_server):
     assert retrain.server_deployment(DEPLOYMENT) is None
 
 
+def recording(calls: list, state):
+    """A stand-in training flow: records its call, returns the given final state."""
+    def run(**kwargs):
+        calls.append(kwargs)
+        return state
+    return run
+
+
 def test_without_a_server_training_runs_here_with_its_parameters(no_server):
     calls = []
     parameters = {"reason": "drift in 03-friday.csv", "config": {"data": {"seed": 3}}}
     started = retrain.start_training(parameters, DEPLOYMENT, timeout_seconds=60,
-                                     run_locally=lambda **kwargs: calls.append(kwargs))
-    assert calls == [parameters]
+                                     run_locally=recording(calls, Completed()))
+    assert calls == [parameters | {"return_state": True}]
     assert started == RetrainStart("subflow", "training", "Completed")
+
+
+def test_a_failed_training_subflow_is_reported_not_raised(no_server, caplog):
+    started = retrain.start_training({"reason": "drift"}, DEPLOYMENT, timeout_seconds=60,
+                                     run_locally=recording([], Failed(message="refused")))
+    assert started == RetrainStart("subflow", "training", "Failed")
+    assert "refused" in caplog.text
 
 
 # --- against a real Prefect API ------------------------------------------------------------
@@ -123,6 +139,6 @@ def test_server_without_the_deployment_trains_here(prefect_api, caplog):
     calls = []
     with caplog.at_level(logging.WARNING, logger="nids.retrain"):
         started = retrain.start_training({"reason": "drift"}, DEPLOYMENT, timeout_seconds=60,
-                                         run_locally=lambda **kwargs: calls.append(kwargs))
-    assert started.mode == "subflow" and calls == [{"reason": "drift"}]
+                                         run_locally=recording(calls, Completed()))
+    assert started.mode == "subflow" and calls == [{"reason": "drift", "return_state": True}]
     assert f"Deployment {DEPLOYMENT} not found on {prefect_api}" in caplog.text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT
+from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def artifact_location(uri: str) -> str | None:
     wherever the worker's cwd is; a tracking server decides for itself (None)."""
     if not uri.startswith("sqlite:///"):
         return None
-    database = Path(uri.removeprefix("sqlite:///"))
+    database = Path(uri.removeprefix("sqlite:///")).resolve()
     folder = MLFLOW_ARTIFACTS_DIR if database == MLFLOW_DB else database.parent / "mlartifacts"
     return folder.as_uri()
 
@@ -90,15 +89,6 @@ def configure_tracking(experiment_name: str) -> str:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
-
-
-def git_commit() -> str:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip()
 
 
 def decide_promotion(
@@ -153,11 +143,12 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
     version = version_by_alias(model_name, alias)
     if version is None:
         return None
-    uri = f"models:/{model_name}@{alias}"
+    uri = f"models:/{model_name}/{version.version}"  # the alias may move meanwhile
     metadata = mlflow.models.get_model_info(uri).metadata or {}
     if "classes" not in metadata or "features" not in metadata:
         raise ValueError(
-            f"{uri} (version {version.version}) carries no class/feature metadata; "
+            f"models:/{model_name}@{alias} (version {version.version}) carries no class/feature "
+            "metadata; "
             "it was not logged by this project's training flow. Move the alias to a version "
             "that was."
         )

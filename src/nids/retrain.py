@@ -17,6 +17,7 @@ from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
     FlowRunFilterStartTime,
     FlowRunFilterState,
     FlowRunFilterStateType,
@@ -69,11 +70,18 @@ def retrain_gate(activity: TrainingActivity, cooldown_hours: float, now: datetim
 def training_activity() -> TrainingActivity:
     """Training runs known to the Prefect API (the server, or the local ephemeral one)."""
     flow_filter = FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW_NAME]))
-    active_states = FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING])
+    # Scheduled runs that are due count too: a run started by run_deployment and waiting for
+    # a worker or a concurrency slot. The nightly cron's future runs do not.
+    active_states = FlowRunFilterStateType(
+        any_=[StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
+    )
+    due = FlowRunFilterExpectedStartTime(before_=now_utc())
     with get_client(sync_client=True) as client:
         active = client.read_flow_runs(
             flow_filter=flow_filter,
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=active_states)),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=active_states), expected_start_time=due
+            ),
             limit=1,
         )
         started = client.read_flow_runs(
@@ -116,8 +124,10 @@ def start_training(
                     flow_run.name, state)
         return RetrainStart("deployment", flow_run.name, state)
     logger.info("No Prefect server deployment %s: training as a subflow", deployment_name)
-    run_locally(**parameters)
-    return RetrainStart("subflow", TRAINING_FLOW_NAME, "Completed")
+    state = run_locally(**parameters, return_state=True)  # a failed training does not raise
+    if not state.is_completed():
+        logger.error("Training subflow ended %s: %s", state.name, state.message)
+    return RetrainStart("subflow", TRAINING_FLOW_NAME, state.name)
 
 
 def now_utc() -> datetime:
