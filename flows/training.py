@@ -20,6 +20,7 @@ from nids import datasets, featurize, lineage, registry
 from nids.config import TrainingConfig, load_training_config, project_path
 from nids.evaluate import Evaluation, evaluate, plot_confusion
 from nids.ingest import LoadedData, load_inputs
+from nids.report_index import atomic_path
 from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.train import train_model
 from nids.validate import ValidationResult, raise_on_problems, validate_frame
@@ -162,10 +163,8 @@ def register(model, order, features, splits, evaluation, loaded, config, reason)
 
 
 def write_metrics_file(result: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
 
 
 @flow(name="training", log_prints=False)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nids.ingest import read_input
+from nids.report_index import atomic_path
 from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_label
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,6 @@ def score_frame(frame: pd.DataFrame, names: np.ndarray, probability: np.ndarray)
 
 def save_predictions(scores: pd.DataFrame, batch: Path) -> Path:
     target = predictions_path(batch)
-    tmp = target.with_name(f".{target.name}.tmp")
-    scores.to_parquet(tmp, index=False)
-    tmp.replace(target)
+    with atomic_path(target) as tmp:
+        scores.to_parquet(tmp, index=False)
     return target

@@ -14,6 +14,7 @@ from nids.config import DataConfig, FeatureConfig, project_path
 from nids.featurize import SPLITS
 from nids.generate import generate_dataset
 from nids.ingest import day_of, find_input_files
+from nids.report_index import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,8 @@ def save_splits(splits: dict[str, pd.DataFrame], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "_COMPLETE").unlink(missing_ok=True)
     for name, frame in splits.items():
-        tmp = folder / f".{name}.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(folder / f"{name}.parquet")
+        with atomic_path(folder / f"{name}.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
     (folder / "_COMPLETE").touch()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nids.report_index import atomic_path
 from nids.schema import FEATURE_COLUMNS, LABELS, MACHINE_LEARNING_HEADER
 
 logger = logging.getLogger(__name__)
@@ -233,9 +234,8 @@ def write_official_csv(frame: pd.DataFrame, path: Path) -> None:
         out[column] = values
     out["label"] = out["label"].str.replace(" - ", " \ufffd ", regex=False)
     out.columns = list(MACHINE_LEARNING_HEADER)
-    tmp = path.with_name(f".{path.name}.tmp")
-    out.to_csv(tmp, index=False, na_rep="NaN", lineterminator="\r\n", float_format="%.10g")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False, na_rep="NaN", lineterminator="\r\n", float_format="%.10g")
 
 
 def generate_dataset(

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+from nids.report_index import atomic_path
 from nids.schema import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
@@ -327,15 +328,9 @@ def load_inputs(paths: list[Path], cache_dir: Path, verify: bool = True) -> Load
         files.extend(infos)
     frame = _categorize(pd.concat(frames, ignore_index=True))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(lambda tmp: frame.to_parquet(tmp, index=False), cache)
-    _write_atomically(
-        lambda tmp: pd.DataFrame([vars(f) for f in files]).to_json(tmp, orient="records"),
-        manifest,
-    )
+    with atomic_path(cache) as tmp:
+        frame.to_parquet(tmp, index=False)
+    with atomic_path(manifest) as tmp:
+        pd.DataFrame([vars(f) for f in files]).to_json(tmp, orient="records")
     return LoadedData(frame, fingerprint, files)
 
-
-def _write_atomically(write, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    write(tmp)
-    tmp.replace(target)
