@@ -5,7 +5,7 @@ and the wall time and memory of monitoring one 500,000-row batch.
     python bench/drift_detection.py --source generate --benign-scale 1.5 --skip-reference
 
 The data come from make_reference_and_batches(): --source synthetic (independent heavy-tailed
-features per class) or --source generate (nids.generate.sample_flows, CICFlowMeter-like).
+features per class) or --source generate (nids.data.generate.sample_flows, CICFlowMeter-like).
 Figures are printed, never asserted.
 
 Measured 2026-11-22 (2 CPUs, default DriftSettings: log1p, wasserstein 0.1, share 0.3,
@@ -45,10 +45,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from nids.decision import decide
-from nids.drift import DriftSettings, run_drift_report, summarize_snapshot
-from nids.generate import DAY_FILES, sample_flows
-from nids.schema import FEATURE_COLUMNS
+from nids.data.generate import DAY_FILES, sample_flows
+from nids.data.schema import FEATURE_COLUMNS
+from nids.monitoring.decision import decide
+from nids.monitoring.drift import DriftSettings, run_drift_report, summarize_snapshot
 
 logger = logging.getLogger("bench.drift_detection")
 
@@ -77,7 +77,7 @@ Flows = Callable[[str, int, np.random.Generator], pd.DataFrame]
 
 def synthetic_flows(seed: int = 7) -> Flows:
     """Independent heavy-tailed (lognormal, zero-inflated) features per class: a crude
-    stand-in for nids.generate.sample_flows, with the same signature."""
+    stand-in for nids.data.generate.sample_flows, with the same signature."""
     rng = np.random.default_rng(seed)
     n = len(CONTINUOUS_COLUMNS)
     params = {
@@ -128,7 +128,7 @@ def make_reference_and_batches(
     benign_scale: float = 1.0, attack_factor: float = 1.0, seed: int = 0,
 ) -> tuple[pd.DataFrame, Iterator[pd.DataFrame]]:
     """A reference frame and lazily drawn batches from `source` ('synthetic', or 'generate'
-    for nids.generate.sample_flows); benign_scale multiplies the benign flows' magnitudes,
+    for nids.data.generate.sample_flows); benign_scale multiplies the benign flows' magnitudes,
     attack_factor the attack classes' shares (1 and 1: the reference distribution)."""
     flows = sample_flows if source == "generate" else synthetic_flows()
     reference = _batch(flows, reference_rows, np.random.default_rng(seed), 1.0, 1.0)

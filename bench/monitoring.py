@@ -22,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from nids import monitor, registry, scenario
 from nids.config import load_monitoring_config, load_training_config
-from nids.decision import decide
-from nids.drift import run_drift_report, summarize_snapshot
-from nids.featurize import clean_features
-from nids.generate import generate_dataset, write_official_csv
-from nids.ingest import load_inputs
+from nids.data.generate import generate_dataset, write_official_csv
+from nids.data.ingest import load_inputs
+from nids.monitoring import frames as monitor
+from nids.monitoring import scenario
+from nids.monitoring.decision import decide
+from nids.monitoring.drift import run_drift_report, summarize_snapshot
 from nids.paths import PROJECT_ROOT
+from nids.tracking import registry
+from nids.training.features import clean_features
 
 sys.path.insert(0, str(PROJECT_ROOT))  # for `flows` and `bench`
 

@@ -17,7 +17,7 @@ import time
 from prefect import get_client
 
 from nids.config import load_training_config
-from nids.generate import FULL_SCALE_ROWS, generate_dataset
+from nids.data.generate import FULL_SCALE_ROWS, generate_dataset
 from nids.paths import DATA_DIR, PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT))  # for `flows` and `bench`

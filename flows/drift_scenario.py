@@ -8,20 +8,18 @@ in data/raw/, on generated data otherwise. `make scenario` runs it.
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `flows` for the subflows
-
-from flows.monitoring import monitoring_flow  # noqa: E402
-from flows.training import training_flow  # noqa: E402
-from nids import datasets, registry, scenario  # noqa: E402
-from nids.config import load_monitoring_config, load_training_config, project_path  # noqa: E402
-from nids.generate import generate_dataset  # noqa: E402
-from nids.ingest import load_inputs  # noqa: E402
-from nids.paths import DATA_DIR  # noqa: E402
+from flows.monitoring import monitoring_flow
+from flows.training import training_flow
+from nids.config import load_monitoring_config, load_training_config, project_path
+from nids.data import sources as datasets
+from nids.data.generate import generate_dataset
+from nids.data.ingest import load_inputs
+from nids.monitoring import scenario
+from nids.paths import DATA_DIR
+from nids.tracking import registry
 
 SCENARIO_DIR = DATA_DIR / "scenario"
 MODEL_NAME = "cicids2017-xgboost-scenario"

@@ -6,22 +6,20 @@ gets a demo batch of generated traffic, so the first run ends with a drift repor
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `flows` for the subflows
-
-from flows.monitoring import DEFAULT_CONFIG as MONITORING  # noqa: E402
-from flows.monitoring import monitoring_flow  # noqa: E402
-from flows.training import DEFAULT_CONFIG as TRAINING  # noqa: E402
-from flows.training import training_flow  # noqa: E402
-from nids import batches, datasets, scenario  # noqa: E402
-from nids.config import project_path  # noqa: E402
-from nids.generate import generate_dataset  # noqa: E402
-from nids.ingest import load_inputs  # noqa: E402
+from flows.monitoring import DEFAULT_CONFIG as MONITORING
+from flows.monitoring import monitoring_flow
+from flows.training import DEFAULT_CONFIG as TRAINING
+from flows.training import training_flow
+from nids.config import project_path
+from nids.data import batches
+from nids.data import sources as datasets
+from nids.data.generate import generate_dataset
+from nids.data.ingest import load_inputs
+from nids.monitoring import scenario
 
 
 @flow(name="first-run")

@@ -6,7 +6,6 @@ Run it with `python flows/monitoring.py` (ephemeral Prefect, no server) or throu
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,17 +15,18 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `flows` for the subflow
-
-from flows.training import training_flow  # noqa: E402
-from nids import batches, monitor, registry, retrain  # noqa: E402
-from nids.alerts import send_alert  # noqa: E402
-from nids.config import MonitoringConfig, load_monitoring_config, project_path  # noqa: E402
-from nids.decision import DriftDecision, decide  # noqa: E402
-from nids.drift import run_drift_report, save_report, summarize_snapshot  # noqa: E402
-from nids.featurize import clean_features  # noqa: E402
-from nids.report_index import ReportEntry, report_paths, write_index  # noqa: E402
-from nids.validate import raise_on_problems, validate_frame  # noqa: E402
+from flows.training import training_flow
+from nids.config import MonitoringConfig, load_monitoring_config, project_path
+from nids.data import batches
+from nids.data.validate import raise_on_problems, validate_frame
+from nids.monitoring import frames as monitor
+from nids.monitoring import retrain
+from nids.monitoring.alerts import send_alert
+from nids.monitoring.decision import DriftDecision, decide
+from nids.monitoring.drift import run_drift_report, save_report, summarize_snapshot
+from nids.monitoring.reports import ReportEntry, report_paths, write_index
+from nids.tracking import registry
+from nids.training.features import clean_features
 
 DEFAULT_CONFIG = load_monitoring_config()
 

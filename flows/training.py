@@ -16,14 +16,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from nids import datasets, featurize, lineage, registry
 from nids.config import TrainingConfig, load_training_config, project_path
-from nids.evaluate import Evaluation, evaluate, plot_confusion
-from nids.ingest import LoadedData, load_inputs
-from nids.report_index import atomic_path
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
-from nids.train import train_model
-from nids.validate import ValidationResult, raise_on_problems, validate_frame
+from nids.data import sources as datasets
+from nids.data.ingest import LoadedData, load_inputs
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.validate import ValidationResult, raise_on_problems, validate_frame
+from nids.io import atomic_path, temporary_parquet
+from nids.tracking import lineage, registry
+from nids.training import features as featurize
+from nids.training.evaluate import Evaluation, evaluate, plot_confusion
+from nids.training.train import train_model
 
 DEFAULT_CONFIG = load_training_config()
 
@@ -148,7 +150,7 @@ def register(model, order, features, splits, evaluation, loaded, config, reason)
                              "lower registry.quality_floor in config/training.yaml.")
         reference = reference_sample(splits, bundle, config.features.reference_rows,
                                      config.features.seed)
-        with registry.temporary_parquet(reference) as path:
+        with temporary_parquet(reference) as path:
             mlflow.log_artifact(str(path), artifact_path="reference")
         model_uri = registry.log_model(model, splits["test"][features].head(100), order, features)
         version = registry.register_version(model_uri, reg.model_name, {

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
 
 IDENTIFIERS = ("192.168.10.5-104.16.207.165-54865-443-6", "192.168.10.5", "54865",
                "104.16.207.165")
@@ -74,7 +74,7 @@ def unlabelled_csv(rows: int) -> bytes:
 def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.DataFrame:
     """A frame as `ingest.load_inputs` returns it over several days: `flow_frame` rows with
     categorical `label`, `source_file` and `day`."""
-    from nids.schema import LABELS
+    from nids.data.schema import LABELS
 
     frames = [
         flow_frame(labels, seed + i, f"{day}-WorkingHours.pcap_ISCX.csv").assign(day=day)
@@ -96,7 +96,7 @@ def mlflow_sandbox(folder: Path, experiment: str) -> Iterator[str]:
     import mlflow.tracking._tracking_service.utils as tracking_uri_state
     import mlflow.tracking.fluent as fluent_state
 
-    from nids import registry
+    from nids.tracking import registry
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")

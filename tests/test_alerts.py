@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from nids.alerts import send_alert
+from nids.monitoring.alerts import send_alert
 from nids.services import free_ports
 
 SUBJECT = "Drift in 03-friday.csv: drift"
@@ -58,7 +58,7 @@ def webhook() -> Iterator[Webhook]:
 
 
 def test_without_a_channel_the_alert_is_logged(caplog):
-    with caplog.at_level(logging.WARNING, logger="nids.alerts"):
+    with caplog.at_level(logging.WARNING, logger="nids.monitoring.alerts"):
         assert send_alert(SUBJECT, BODY) == "log"
     [record] = caplog.records
     assert record.levelno == logging.WARNING
@@ -66,7 +66,7 @@ def test_without_a_channel_the_alert_is_logged(caplog):
 
 
 def test_webhook_receives_subject_and_text_as_json(webhook, caplog):
-    with caplog.at_level(logging.WARNING, logger="nids.alerts"):
+    with caplog.at_level(logging.WARNING, logger="nids.monitoring.alerts"):
         assert send_alert(SUBJECT, BODY, webhook_url=webhook.url) == "webhook"
     assert webhook.received == [{
         "path": "/hooks/nids",

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from fixtures import csv_bytes, expected_features, flow_frame, ml_csv, unlabelled_csv
 
-from nids import batches
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
+from nids.data import batches
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 
 THREE_LABELS = ["BENIGN", "DDoS", "PortScan"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nids.decision import decide
-from nids.drift import ColumnDrift, DriftSummary
-from nids.drift_settings import DriftSettings, RetrainOn
+from nids.monitoring.decision import decide
+from nids.monitoring.drift import ColumnDrift, DriftSummary
+from nids.monitoring.settings import DriftSettings, RetrainOn
 
 # The cases below spell out the `quality_drop` policy; the default policy is tested after them.
 SETTINGS = DriftSettings(drifted_share_threshold=0.5, prediction_threshold=0.1,

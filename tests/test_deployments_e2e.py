@@ -20,10 +20,10 @@ from mlflow import MlflowClient
 from test_training_flow import small_config
 
 from flows.monitoring import DEFAULT_CONFIG as MONITORING
-from nids import scenario
 from nids.config import MonitoringConfig, TrainingConfig
-from nids.generate import generate_dataset
-from nids.ingest import load_inputs
+from nids.data.generate import generate_dataset
+from nids.data.ingest import load_inputs
+from nids.monitoring import scenario
 from nids.services import WORK_POOL, ServiceUrls, free_ports, probes, running_services
 from nids.services.processes import group_and_descendants, is_alive, process_table
 from nids.services.state import read_state

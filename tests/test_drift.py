@@ -12,15 +12,15 @@ from evidently import DataDefinition, Dataset, Report, Run
 from pydantic import BaseModel, ValidationError
 from sklearn.metrics import accuracy_score, f1_score
 
-from nids.drift import (
+from nids.monitoring.drift import (
     build_metrics,
     quality_from_outcomes,
     run_drift_report,
     save_report,
     summarize_snapshot,
 )
-from nids.drift_frames import OUTCOME_COLUMN, has_labels, prepare_frame, sample_for_drift
-from nids.drift_settings import (
+from nids.monitoring.frames import OUTCOME_COLUMN, has_labels, prepare_frame, sample_for_drift
+from nids.monitoring.settings import (
     CategoricalMethod,
     ColumnTest,
     DriftSettings,

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids.evaluate import evaluate, plot_confusion, predicted_classes
+from nids.training.evaluate import evaluate, plot_confusion, predicted_classes
 
 TRUE = ["a", "a", "a", "b", "b", "c"]
 PREDICTED = np.array(["a", "a", "b", "b", "b", "a"], dtype=object)

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from fixtures import flow_frame
 
-from nids import featurize
 from nids.config import LabelGrouping
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES
+from nids.training import features as featurize
 
 
 @pytest.fixture

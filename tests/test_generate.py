@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids import generate, ingest
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
+from nids.data import generate, ingest
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 
 ROWS, SEED = 2000, 11
 RARE = ("Heartbleed", "Infiltration", "Web Attack - Sql Injection")

@@ -12,9 +12,12 @@ MODULES = sorted(
 )
 
 
-def test_the_package_has_its_training_modules():
-    expected = {"config", "datasets", "evaluate", "featurize", "generate", "ingest", "paths",
-                "registry", "schema", "train", "validate"}
+def test_the_package_has_a_module_for_each_stage_of_the_design():
+    expected = {"config", "io", "paths", "data.sources", "data.ingest", "data.generate",
+                "data.schema", "data.validate", "data.batches", "training.features",
+                "training.train", "training.evaluate", "monitoring.drift",
+                "monitoring.decision", "monitoring.retrain", "monitoring.reports",
+                "tracking.registry", "tracking.lineage"}
     assert {f"nids.{name}" for name in expected} <= set(MODULES)
 
 

@@ -14,8 +14,8 @@ from fixtures import (
     traffic_row,
 )
 
-from nids import ingest
-from nids.schema import (
+from nids.data import ingest
+from nids.data.schema import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
     MACHINE_LEARNING_HEADER,
@@ -263,7 +263,7 @@ def test_load_inputs_without_files_says_where_to_put_them(tmp_path):
 def test_official_name_with_other_content_is_loaded_with_a_warning(tmp_path, caplog):
     path = tmp_path / "Monday-WorkingHours.pcap_ISCX.csv"
     path.write_bytes(ml_csv(["BENIGN"]))
-    with caplog.at_level(logging.WARNING, logger="nids.ingest"):
+    with caplog.at_level(logging.WARNING, logger="nids.data.ingest"):
         frame, files = ingest.read_input(path)
     assert len(frame) == 1
     [warning] = files[0].warnings
@@ -277,7 +277,7 @@ def test_other_names_and_unverified_reads_give_no_warning(tmp_path, caplog):
     other.write_bytes(ml_csv(["BENIGN"]))
     official = tmp_path / "Tuesday-WorkingHours.pcap_ISCX.csv"
     official.write_bytes(ml_csv(["BENIGN"]))
-    with caplog.at_level(logging.WARNING, logger="nids.ingest"):
+    with caplog.at_level(logging.WARNING, logger="nids.data.ingest"):
         assert ingest.read_input(other)[1][0].warnings == []
         assert ingest.read_input(official, verify=False)[1][0].warnings == []
     assert caplog.messages == []

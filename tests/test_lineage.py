@@ -2,7 +2,7 @@
 
 Each test builds a throwaway git + DVC repository with a local DVC remote; the round trip logs
 a tiny run the way `flows/training.py` does, then restores its data in a fresh clone with the
-commands `python -m nids.lineage show` prints.
+commands `python -m nids.tracking.lineage show` prints.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import yaml
 from data_repos import DVC, commit_data, dvc, git, init_data_repo, md5_in, run
 from fixtures import ml_csv, mlflow_sandbox
 
-from nids import lineage, registry
 from nids.config import XGBoostConfig
+from nids.data.schema import LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
-from nids.schema import LABEL_COLUMN
-from nids.train import train_model
+from nids.tracking import lineage, registry
+from nids.training.train import train_model
 
 MODEL_NAME = "test-lineage"
 FINGERPRINT = "f" * 64

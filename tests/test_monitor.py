@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids import monitor
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS
+from nids.monitoring import frames as monitor
 
 # in canonical order: destination_port < flow_duration < flow_bytes_s < init_win_bytes_forward
 FEATURES = ["destination_port", "flow_duration", "flow_bytes_s", "init_win_bytes_forward"]

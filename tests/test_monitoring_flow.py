@@ -14,10 +14,10 @@ from test_training_flow import MODEL, small_config
 from flows.monitoring import DEFAULT_CONFIG as MONITORING
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
-from nids import scenario
 from nids.config import MonitoringConfig
-from nids.generate import generate_dataset
-from nids.ingest import load_inputs
+from nids.data.generate import generate_dataset
+from nids.data.ingest import load_inputs
+from nids.monitoring import scenario
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,7 @@ from data_repos import git, init_data_repo, md5_in
 from postgres import Cluster, skip_reason, throwaway_cluster
 
 from nids.config import load_training_config
-from nids.generate import generate_dataset
+from nids.data.generate import generate_dataset
 from nids.paths import PROJECT_ROOT
 from nids.services import free_ports
 from nids.services.commands import ServiceSpec
@@ -239,6 +239,7 @@ def test_training_flow_runs_on_prefect_and_mlflow_backed_by_postgres(stack, data
         WHERE fr.id = %s""", flow_run_id) == [("training", "COMPLETED")]
 
     # And back from the model version to the data and the code.
-    shown = subprocess.run([sys.executable, "-m", "nids.lineage", "show", MODEL_NAME, "champion"],
-                           env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    command = [sys.executable, "-m", "nids.tracking.lineage", "show", MODEL_NAME, "champion"]
+    shown = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                           check=True).stdout
     assert f"git checkout {commit}" in shown and "dvc pull data/raw.dvc" in shown

@@ -4,13 +4,14 @@ and a model trained with the project's split and settings scores as published re
 import numpy as np
 import pytest
 
-from nids import featurize, ingest
 from nids.config import load_training_config
-from nids.evaluate import evaluate, predicted_classes
+from nids.data import ingest
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.data.validate import validate_frame
 from nids.paths import PROJECT_ROOT
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
-from nids.train import predict_proba, train_model
-from nids.validate import validate_frame
+from nids.training import features as featurize
+from nids.training.evaluate import evaluate, predicted_classes
+from nids.training.train import predict_proba, train_model
 
 SHARED = PROJECT_ROOT.parent / "shared" / "cicids2017"
 pytestmark = pytest.mark.skipif(

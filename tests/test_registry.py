@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from fixtures import mlflow_sandbox
 
-from nids import registry
 from nids.config import XGBoostConfig
+from nids.io import temporary_parquet
 from nids.paths import MLFLOW_DB
-from nids.train import train_model
+from nids.tracking import registry
+from nids.training.train import train_model
 
 MODEL_NAME = "test-nids"
 CLASSES = ["BENIGN", "DDoS", "PortScan"]
@@ -43,7 +44,7 @@ def test_tracking_uri_defaults_to_the_project_store(monkeypatch):
 
 def test_temporary_parquet_round_trip_and_clean_up():
     frame = pd.DataFrame({"a": [1.5, 2.5], "label": ["x", "y"]})
-    with registry.temporary_parquet(frame) as path:
+    with temporary_parquet(frame) as path:
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
     assert not path.parent.exists()
 
@@ -82,7 +83,7 @@ def test_log_register_alias_and_load_the_champion(mlflow_store, tiny_model, tmp_
     reference = frame.head(10).assign(label="BENIGN")
     with mlflow.start_run() as run:
         model_uri = registry.log_model(model, frame.head(20), CLASSES, FEATURES)
-        with registry.temporary_parquet(reference) as path:
+        with temporary_parquet(reference) as path:
             mlflow.log_artifact(str(path), artifact_path="reference")
     version = registry.register_version(model_uri, MODEL_NAME, {"reason": "test"})
     registry.set_alias(MODEL_NAME, registry.CHAMPION, version.version)

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids.decision import decide
-from nids.drift import run_drift_report, save_report, summarize_snapshot
-from nids.drift_settings import DriftSettings
-from nids.report_index import ReportEntry, report_paths, write_index
+from nids.monitoring.decision import decide
+from nids.monitoring.drift import run_drift_report, save_report, summarize_snapshot
+from nids.monitoring.reports import ReportEntry, report_paths, write_index
+from nids.monitoring.settings import DriftSettings
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nids.report_index import (
+from nids.io import atomic_path
+from nids.monitoring.reports import (
     ReportEntry,
-    atomic_path,
     read_entries,
     render_index,
     report_paths,

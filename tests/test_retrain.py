@@ -15,8 +15,8 @@ from prefect.settings import (
 from prefect.states import Completed, Failed
 from prefect.testing.utilities import prefect_test_harness
 
-from nids import retrain
-from nids.retrain import RetrainStart, TrainingActivity
+from nids.monitoring import retrain
+from nids.monitoring.retrain import RetrainStart, TrainingActivity
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 DEPLOYMENT = "training/training"
@@ -137,7 +137,7 @@ def test_training_activity_follows_a_training_run(prefect_api):
 @pytest.mark.services
 def test_server_without_the_deployment_trains_here(prefect_api, caplog):
     calls = []
-    with caplog.at_level(logging.WARNING, logger="nids.retrain"):
+    with caplog.at_level(logging.WARNING, logger="nids.monitoring.retrain"):
         started = retrain.start_training({"reason": "drift"}, DEPLOYMENT, timeout_seconds=60,
                                          run_locally=recording(calls, Completed()))
     assert started.mode == "subflow" and calls == [{"reason": "drift", "return_state": True}]

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from fixtures import days_frame
 
-from nids import batches, scenario
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.data import batches
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.monitoring import scenario
 
 LABELS_BY_DAY = {
     "Monday": ["BENIGN"] * 4,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nids.schema import (
+from nids.data.schema import (
     FEATURE_COLUMNS,
     LABEL_FAMILIES,
     LABEL_HEADER,

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from nids.config import XGBoostConfig
-from nids.evaluate import evaluate, predicted_classes
-from nids.train import class_weights, encode, predict_proba, train_model
+from nids.training.evaluate import evaluate, predicted_classes
+from nids.training.train import class_weights, encode, predict_proba, train_model
 
 SMALL_MODEL = XGBoostConfig(n_estimators=30, max_depth=3, learning_rate=0.3, n_jobs=1,
                             early_stopping_rounds=5)

@@ -11,8 +11,8 @@ from mlflow import MlflowClient
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.training import DEFAULT_CONFIG, training_flow
-from nids import registry
 from nids.config import TrainingConfig
+from nids.tracking import registry
 
 pytestmark = pytest.mark.slow
 MODEL = "e2e-training"

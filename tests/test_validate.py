@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from fixtures import flow_frame
 
-from nids.schema import FEATURE_COLUMNS
-from nids.validate import quality_table, raise_on_problems, validate_frame
+from nids.data.schema import FEATURE_COLUMNS
+from nids.data.validate import quality_table, raise_on_problems, validate_frame
 
 LIMITS = {"max_missing_share": 0.5, "max_infinite_share": 0.2}
 

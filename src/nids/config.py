@@ -13,7 +13,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nids.drift_settings import DriftSettings
+from nids.monitoring.settings import DriftSettings
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
 ConfigModel = TypeVar("ConfigModel", bound=BaseModel)

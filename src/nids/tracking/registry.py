@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,15 +170,6 @@ def download_reference(run_id: str, destination: Path) -> pd.DataFrame:
         run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=str(destination)
     )
     return pd.read_parquet(path)
-
-
-@contextmanager
-def temporary_parquet(frame: pd.DataFrame, name: str = "reference.parquet") -> Iterator[Path]:
-    """Write a frame to a Parquet file in a temporary folder that is removed afterwards."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        frame.to_parquet(path, index=False)
-        yield path
 
 
 def delete_registered_model(model_name: str) -> bool:

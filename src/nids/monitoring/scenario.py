@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nids.generate import write_official_csv
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.generate import write_official_csv
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
 
 def land_day_files(sources: list[Path], days: tuple[str, ...], folder: Path) -> list[Path]:
     """Make the given days' files part of the training data in `folder` (as symlinks)."""
-    from nids.ingest import day_of  # local: keeps this module's imports light
+    from nids.data.ingest import day_of  # local: keeps this module's imports light
 
     folder.mkdir(parents=True, exist_ok=True)
     landed = []

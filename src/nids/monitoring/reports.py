@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +29,6 @@ class ReportEntry(BaseModel):
     crossed: list[str] = Field(default_factory=list, description="Thresholds crossed, in words.")
     report_html: str = Field(description="File name of the HTML report, next to this JSON.")
     summary: dict = Field(default_factory=dict, description="The DriftSummary, as saved.")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in path's folder; on success, check it is non-empty and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        yield tmp
-        if tmp.stat().st_size == 0:
-            raise OSError(f"nothing was written for {path}; the previous file is kept")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def report_stem(created_at: datetime, batch: str) -> str:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on workers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import (  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
     f1_score,
@@ -63,12 +60,14 @@ def evaluate(true: pd.Series | np.ndarray, predicted: np.ndarray) -> Evaluation:
     )
 
 
-def plot_confusion(confusion: pd.DataFrame) -> plt.Figure:
+def plot_confusion(confusion: pd.DataFrame) -> Figure:
     """A row-normalised confusion matrix with the counts written in the cells."""
     totals = confusion.sum(axis=1).replace(0, 1)
     share = confusion.div(totals, axis=0)
     size = max(6, 0.6 * len(confusion))
-    figure, axes = plt.subplots(figsize=(size + 2, size))
+    # A Figure without pyplot needs no display backend (workers have none).
+    figure = Figure(figsize=(size + 2, size))
+    axes = figure.subplots()
     image = axes.imshow(share.to_numpy(), cmap="Blues", vmin=0, vmax=1)
     axes.set_xticks(range(len(confusion)), confusion.columns, rotation=60, ha="right")
     axes.set_yticks(range(len(confusion)), confusion.index)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nids.report_index import atomic_path
-from nids.schema import FEATURE_COLUMNS, LABELS, MACHINE_LEARNING_HEADER
+from nids.io import atomic_path
+from nids.data.schema import FEATURE_COLUMNS, LABELS, MACHINE_LEARNING_HEADER
 
 logger = logging.getLogger(__name__)
 

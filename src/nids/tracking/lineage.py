@@ -1,11 +1,11 @@
 """Where a model came from: the DVC md5 of the data it trained on and the git commit of the code.
 
 The training flow tags its MLflow run and model version with `DataVersion.tags()`;
-`python -m nids.lineage show <model-name> <version>` reads them back and prints the commands
-that restore that code and data:
+`python -m nids.tracking.lineage show <model-name> <version>` reads them back and prints the
+commands that restore that code and data:
 
-    python -m nids.lineage show cicids2017-xgboost 3
-    python -m nids.lineage show cicids2017-xgboost champion
+    python -m nids.tracking.lineage show cicids2017-xgboost 3
+    python -m nids.tracking.lineage show cicids2017-xgboost champion
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from nids.ingest import find_input_files
+from nids.data.ingest import find_input_files
 from nids.paths import PROJECT_ROOT
-from nids.registry import REFERENCE_ARTIFACT, tracking_uri
+from nids.tracking.registry import REFERENCE_ARTIFACT, tracking_uri
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def data_version(raw_dir: Path, fingerprint: str) -> DataVersion:
     """The version of the data a run trained on, with the git state of the code.
 
     The training flow reads `raw_dir` when it holds CICIDS2017 files and generated data
-    otherwise (`nids.datasets.select_inputs`); generated data and data DVC does not match are
+    otherwise (`nids.data.sources.select_inputs`); generated data and data DVC does not match are
     identified by the ingest fingerprint.
     """
     tracked = tracked_md5(raw_dir) if find_input_files(raw_dir) else None
@@ -206,7 +206,7 @@ def describe(lineage: ModelLineage, mlflow_env: str = "") -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nids.lineage", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m nids.tracking.lineage", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show", help="the commit and data of a registered model version")

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from nids.drift import ColumnDrift, DriftSummary
-from nids.drift_settings import DriftSettings, RetrainOn, is_p_value
+from nids.monitoring.drift import ColumnDrift, DriftSummary
+from nids.monitoring.settings import DriftSettings, RetrainOn, is_p_value
 
 Check = Literal["drifted_share", "prediction_drift", "macro_f1_drop"]
 Verdict = Literal["retrain", "drift", "ok"]

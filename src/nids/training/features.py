@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from nids.config import LabelGrouping
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Frames as the drift report sees them: sampled, cleaned, log-scaled, with outcome pairs."""
+"""Frames as the drift report sees them: the scored batch and the champion's reference,
+sampled, cleaned, log-scaled, with outcome pairs."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nids.drift_settings import FeatureScale
-from nids.schema import LABEL_COLUMN
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.monitoring.settings import FeatureScale
+from nids.training.features import clean_features
 
 PREDICTION_COLUMN = "prediction"
 # One categorical column 'true -> predicted': its counts are the confusion matrix, which
@@ -97,3 +99,31 @@ def check_columns(frame: pd.DataFrame, feature_columns: Sequence[str], name: str
     missing = [c for c in (*feature_columns, PREDICTION_COLUMN) if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} frame lacks columns {missing}; score it with the model first")
+
+
+def current_frame(batch: pd.DataFrame, predictions: np.ndarray,
+                  features: list[str]) -> pd.DataFrame:
+    """The batch as the drift report sees it: cleaned features, prediction, label if any."""
+    frame = clean_features(batch, features)
+    frame[PREDICTION_COLUMN] = predictions
+    if LABEL_COLUMN in batch.columns:
+        frame[LABEL_COLUMN] = batch[LABEL_COLUMN].astype(str).to_numpy()
+    return frame
+
+
+def reference_frame(reference: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The champion's reference sample restricted to its features, prediction and label."""
+    missing = [c for c in [*features, PREDICTION_COLUMN, LABEL_COLUMN] if c not in reference]
+    if missing:
+        raise ValueError(f"The champion's reference sample lacks columns {missing}; retrain "
+                         "so the model is logged with a complete reference.")
+    frame = reference[[*features, PREDICTION_COLUMN, LABEL_COLUMN]].copy()
+    frame[[*features]] = clean_features(frame, features)
+    frame[PREDICTION_COLUMN] = frame[PREDICTION_COLUMN].astype(str)
+    frame[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str)
+    return frame
+
+
+def drift_features(features: list[str]) -> list[str]:
+    """The model's features in the canonical column order."""
+    return [c for c in FEATURE_COLUMNS if c in set(features)]

@@ -18,7 +18,9 @@ from evidently.metrics import (
 )
 from pydantic import BaseModel, Field
 
-from nids.drift_frames import (
+from nids.data.schema import LABEL_COLUMN
+from nids.io import atomic_path
+from nids.monitoring.frames import (
     OUTCOME_COLUMN,
     OUTCOME_SEPARATOR,
     PREDICTION_COLUMN,
@@ -30,9 +32,7 @@ from nids.drift_frames import (
     sample_for_drift,
     unseen_labels,
 )
-from nids.drift_settings import DriftSettings
-from nids.report_index import atomic_path
-from nids.schema import LABEL_COLUMN
+from nids.monitoring.settings import DriftSettings
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def run_drift_report(
 
 
 def quality_from_outcomes(outcomes: dict[str, float]) -> dict[str, object]:
-    """F1 per class present in the labels, their mean (as nids.evaluate) and accuracy, from
+    """F1 per class present in the labels, their mean (as nids.training.evaluate) and accuracy, from
     counts of 'true → predicted' pairs."""
     pairs = [(*key.split(OUTCOME_SEPARATOR, 1), n) for key, n in outcomes.items() if n > 0]
     if not pairs:

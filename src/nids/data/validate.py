@@ -1,6 +1,6 @@
 """Schema and quality checks of a loaded CICIDS2017 frame, reported as a table.
 
-Column presence, numeric types and labels are enforced while parsing (`nids.ingest`); this
+Column presence, numeric types and labels are enforced while parsing (`nids.data.ingest`); this
 module measures what parsed: missing and infinite values per file and column, duplicates,
 class counts, and refuses data that is unfit to train on.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from nids.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from nids.report_index import atomic_path
-from nids.schema import (
+from nids.io import atomic_path
+from nids.data.schema import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
     LABELS,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from nids.config import DataConfig, FeatureConfig, project_path
-from nids.featurize import SPLITS
-from nids.generate import generate_dataset
-from nids.ingest import day_of, find_input_files
-from nids.report_index import atomic_path
+from nids.training.features import SPLITS
+from nids.data.generate import generate_dataset
+from nids.data.ingest import day_of, find_input_files
+from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,37 @@
+"""Writing files so that a reader never sees half of one: atomic renames and temporary files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path in path's folder; on success, check it is non-empty and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if tmp.stat().st_size == 0:
+            raise OSError(f"nothing was written for {path}; the previous file is kept")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def temporary_parquet(frame: pd.DataFrame, name: str = "reference.parquet") -> Iterator[Path]:
+    """Write a frame to a Parquet file in a temporary folder that is removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        frame.to_parquet(path, index=False)
+        yield path
