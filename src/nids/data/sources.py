@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from nids.config import DataConfig, FeatureConfig, project_path
-from nids.training.features import SPLITS
 from nids.data.generate import generate_dataset
-from nids.data.ingest import day_of, find_input_files
+from nids.data.ingest import find_input_files
+from nids.data.official import day_names, day_of
 from nids.io import atomic_path
+from nids.training.features import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def select_inputs(config: DataConfig) -> InputSelection:
         paths = generate_dataset(project_path(config.generated_dir), config.generated_rows,
                                  config.seed, config.generated_days)
     if config.days:
-        wanted = {day.capitalize() for day in config.days}
+        wanted = day_names(config.days)
         paths = [p for p in paths if day_of(p.name) in wanted or p.suffix.lower() == ".zip"]
         if not paths:
             raise ValueError(
@@ -49,7 +50,7 @@ def filter_days(frame: pd.DataFrame, days: list[str] | None) -> pd.DataFrame:
     """Rows of the given weekdays (all rows when `days` is empty)."""
     if not days:
         return frame
-    wanted = {day.capitalize() for day in days}
+    wanted = day_names(days)
     return frame[frame["day"].isin(wanted)].reset_index(drop=True)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nids.data.generate import write_official_csv
+from nids.data.official import day_of
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,6 @@ def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
 
 def land_day_files(sources: list[Path], days: tuple[str, ...], folder: Path) -> list[Path]:
     """Make the given days' files part of the training data in `folder` (as symlinks)."""
-    from nids.data.ingest import day_of  # local: keeps this module's imports light
-
     folder.mkdir(parents=True, exist_ok=True)
     landed = []
     for source in sources:
