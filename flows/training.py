@@ -35,7 +35,8 @@ def ingest(config: TrainingConfig) -> LoadedData:
     """Load the raw CICIDS2017 files, or generated ones when there are none."""
     selection = datasets.select_inputs(config.data)
     loaded = load_inputs(selection.paths, project_path(config.data.interim_dir),
-                         verify=config.data.verify_checksums and not selection.generated)
+                         verify=config.data.verify_checksums and not selection.generated,
+                         labels=config.data.labels)
     loaded.frame = datasets.filter_days(loaded.frame, config.data.days)
     get_run_logger().info("Loaded %d rows from %d file(s)%s", len(loaded.frame),
                           len(loaded.files), " (cached)" if loaded.from_cache else "")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from nids.data.ingest import read_input
-from nids.io import atomic_path
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_label
+from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def _read_parquet_batch(path: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(
             f"{path.name}: {len(missing)} feature column(s) missing, e.g. {missing[:5]}. "
-            "Parquet batches use the canonical snake_case names of nids.data.schema.FEATURE_COLUMNS."
+            "Parquet batches use the canonical snake_case names of "
+            "nids.data.schema.FEATURE_COLUMNS."
         )
     batch = frame[list(FEATURE_COLUMNS)].copy()
     for column in FEATURE_COLUMNS:
