@@ -165,9 +165,9 @@ def parse_flows(stream: BinaryIO, name: str, require_label: bool = True,
     if match.label is not None:
         attempted = table[match.attempted] if match.attempted else None
         codes = label_codes(table[match.label], attempted, labels or LabelPolicy(), name)
+        if (codes < 0).any():  # rows the label policy drops
+            features, codes = features.filter(pa.array(codes >= 0)), codes[codes >= 0]
         features = _with_labels(features, codes)
-        if (codes < 0).any():
-            features = features.filter(pa.array(codes >= 0))
     ignored = f"; ignored {len(match.ignored)} column(s) the 2017 feature set lacks: " \
         f"{', '.join(match.ignored)}" if match.ignored else ""
     logger.info("%s: %s format, times in %s%s", name, match.format.title, unit, ignored)
