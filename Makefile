@@ -12,7 +12,7 @@ export GIT_PYTHON_REFRESH ?= quiet
 # XGBoost's OpenMP threads spin while waiting; on 2 shared cores that slows a fit 10x or more.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help install run monitor scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
+.PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ monitor: $(STAMP) ## Monitor the new batches in data/incoming/ with the champion
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/monitoring.py
 
+pcap: $(STAMP) ## Turn pcaps in data/incoming/ into flow batches (cicflowmeter, own venv)
+	$(PYTHON) -m nids.data.capture data/incoming
+
 scenario: $(STAMP) ## The drift tour: train on Monday-Wednesday, replay Thursday and Friday
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/drift_scenario.py
@@ -55,6 +58,8 @@ bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.training_full_scale
 	$(PYTHON) -m bench.drift_detection
 	$(PYTHON) -m bench.monitoring
+	$(PYTHON) -m bench.ingest
+	$(PYTHON) -m bench.cross_release
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

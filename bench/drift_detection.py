@@ -45,7 +45,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from nids.data.generate import DAY_FILES, sample_flows
+from nids.data.generate import sample_flows
+from nids.data.official import OFFICIAL_FILES
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.monitoring.check import assess_drift
 from nids.monitoring.settings import DriftSettings
@@ -68,8 +69,8 @@ CONTINUOUS_COLUMNS = tuple(
     if c not in (*CONSTANT_COLUMNS, *FLAG_COLUMNS, "destination_port", "fwd_header_length_1")
 )
 LABEL_TOTALS = Counter()
-for _counts in DAY_FILES.values():
-    LABEL_TOTALS.update(_counts)
+for _official in OFFICIAL_FILES.values():
+    LABEL_TOTALS.update(_official.label_counts)
 CLASSES = np.array(sorted(LABEL_TOTALS, key=LABEL_TOTALS.get, reverse=True), dtype=object)
 PRIORS = np.array([LABEL_TOTALS[c] for c in CLASSES], dtype=float) / sum(LABEL_TOTALS.values())
 Flows = Callable[[str, int, np.random.Generator], pd.DataFrame]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need: PostgreSQL (server and client) and Chromium.
+# Installs the system packages the tests need: PostgreSQL (server and client), Chromium, and
+# libpcap0.8 and tcpdump (cicflowmeter reads packet captures through them; see `make pcap`).
 #
 #   bash scripts/install_system_packages.sh           # install what is missing
 #   bash scripts/install_system_packages.sh --check   # exit 1 if something is missing
@@ -23,11 +24,17 @@ has_chromium() {
     return 1
 }
 
+has_pcap_tools() {
+    command -v tcpdump >/dev/null 2>&1 && { ldconfig -p 2>/dev/null | grep -q 'libpcap\.so\.0\.8' \
+        || compgen -G '/usr/lib/*/libpcap.so.0.8' >/dev/null; }
+}
+
 missing_packages() {
     # Debian's `postgresql` pulls in the matching client; `postgresql-client` alone is the client.
     has_postgres_server || echo postgresql
     if has_postgres_server && ! command -v psql >/dev/null 2>&1; then echo postgresql-client; fi
     has_chromium || echo chromium
+    if ! has_pcap_tools; then echo libpcap0.8; echo tcpdump; fi
 }
 
 as_root() {
@@ -63,7 +70,7 @@ main() {
     local missing
     mapfile -t missing < <(missing_packages)
     if [[ ${#missing[@]} -eq 0 ]]; then
-        log "PostgreSQL and Chromium already installed; nothing to do"
+        log "PostgreSQL, Chromium, libpcap and tcpdump already installed; nothing to do"
         return 0
     fi
     if [[ "${1:-}" == "--check" ]]; then

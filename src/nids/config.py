@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nids.data.schema import (
+    AS_ATTACK,
+    AS_BENIGN,
+    CICIDS2017_LABELS,
+    DROP,
+    OWN_CLASS,
+    canonical_label,
+)
 from nids.monitoring.settings import ColumnTest, DriftSettings, NumericalMethod
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
@@ -28,6 +36,44 @@ class LabelGrouping(StrEnum):
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class AttemptedPolicy(StrEnum):
+    """What a row labelled '<attack> - Attempted' counts as (see `schema.label_class`)."""
+
+    BENIGN = AS_BENIGN
+    ATTACK = AS_ATTACK
+    OWN_CLASS = OWN_CLASS
+    DROP = DROP
+
+
+class LabelPolicy(StrictModel):
+    """How the labels only the corrected CIC-IDS-2017 has become classes."""
+
+    infiltration_portscan: str = Field(
+        OWN_CLASS,
+        description="Rows labelled 'Infiltration - Portscan' (the port scan run from the "
+        "infiltrated host): own_class (a class of its own, family Infiltration), a CICIDS2017 "
+        "label to count them as (e.g. PortScan or Infiltration), benign, or drop.",
+    )
+    attempted: AttemptedPolicy = Field(
+        AttemptedPolicy.BENIGN,
+        description="Rows labelled '<attack> - Attempted' or with an 'Attempted Category' other "
+        "than -1 (attacks that never reached their target): benign (the dataset authors' "
+        "advice), attack (the label of the attack attempted), own_class (one class "
+        "'Attempted'), or drop.",
+    )
+
+    @field_validator("infiltration_portscan")
+    @classmethod
+    def _known_label_or_policy(cls, value: str) -> str:
+        if value in (OWN_CLASS, DROP):
+            return value
+        label = canonical_label(value)
+        if label not in CICIDS2017_LABELS:
+            raise ValueError(f"{value!r} is neither {OWN_CLASS}, {DROP}, benign nor one of "
+                             f"the CICIDS2017 labels {list(CICIDS2017_LABELS)}")
+        return label
 
 
 class DataConfig(StrictModel):
@@ -51,6 +97,10 @@ class DataConfig(StrictModel):
     seed: int = Field(2017, description="Seed of the data generator.")
     verify_checksums: bool = Field(
         True, description="Warn when an official file name differs from UNB's size/sha256."
+    )
+    labels: LabelPolicy = Field(
+        default_factory=LabelPolicy,
+        description="Classes of the labels only the corrected CIC-IDS-2017 has.",
     )
 
 

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from nids.data import generate, ingest
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
+from nids.data.official import OFFICIAL_FILES
+from nids.data.schema import (
+    CICIDS2017_LABELS,
+    FEATURE_COLUMNS,
+    LABEL_COLUMN,
+    MACHINE_LEARNING_HEADER,
+)
 
 ROWS, SEED = 2000, 11
 RARE = ("Heartbleed", "Infiltration", "Web Attack - Sql Injection")
@@ -30,7 +36,7 @@ def cells_of(path):
 
 
 def test_one_official_file_per_day(week):
-    assert [p.name for p in week] == list(generate.DAY_FILES)
+    assert [p.name for p in week] == list(OFFICIAL_FILES)
 
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(week, tmp_path):
@@ -56,7 +62,7 @@ def test_size_is_roughly_as_requested(week_frame):
 
 def test_full_week_has_all_15_labels_and_rare_classes_stay_rare(week_frame):
     counts = week_frame[LABEL_COLUMN].value_counts()
-    assert set(counts[counts > 0].index) == set(LABELS)
+    assert set(counts[counts > 0].index) == set(CICIDS2017_LABELS)
     assert 0.7 < counts["BENIGN"] / len(week_frame) < 0.85
     for label in RARE:
         assert counts[label] == generate.MIN_CLASS_ROWS
@@ -65,7 +71,8 @@ def test_full_week_has_all_15_labels_and_rare_classes_stay_rare(week_frame):
 
 
 def test_day_files_carry_only_their_days_attacks(week_frame):
-    for name, expected in generate.DAY_FILES.items():
+    for name, official in OFFICIAL_FILES.items():
+        expected = official.label_counts
         labels = week_frame.loc[week_frame["source_file"] == name, LABEL_COLUMN]
         assert set(labels.astype(str)) == set(expected), name
 
@@ -76,7 +83,7 @@ def test_class_counts_at_full_scale_are_the_official_counts():
     # Heartbleed's 11 official rows are raised to the minimum a three-way split needs
     assert counts["Wednesday-workingHours.pcap_ISCX.csv"]["Heartbleed"] == 12
     counts["Wednesday-workingHours.pcap_ISCX.csv"]["Heartbleed"] = 11
-    assert counts == generate.DAY_FILES
+    assert counts == {name: f.label_counts for name, f in OFFICIAL_FILES.items()}
 
 
 def test_class_counts_of_chosen_days():

@@ -15,7 +15,7 @@ from tests.support.builders import (
     traffic_row,
 )
 
-from nids.data import ingest
+from nids.data import ingest, official
 from nids.data.schema import (
     FEATURE_COLUMNS,
     LABEL_COLUMN,
@@ -209,7 +209,7 @@ def test_find_input_files_lists_csvs_and_zips_sorted(tmp_path):
     ],
 )
 def test_day_of(name, day):
-    assert ingest.day_of(name) == day
+    assert official.day_of(name) == day
 
 
 @pytest.fixture
@@ -279,10 +279,10 @@ def test_other_names_and_unverified_reads_give_no_warning(tmp_path, caplog):
 
 
 def test_checksum_warning_is_silent_for_the_official_size_and_digest():
-    official = ingest.OFFICIAL_FILES["Monday-WorkingHours.pcap_ISCX.csv"]
+    monday = official.OFFICIAL_FILES["Monday-WorkingHours.pcap_ISCX.csv"]
     name = "Monday-WorkingHours.pcap_ISCX.csv"
-    assert ingest.checksum_warning(name, official.size, official.sha256) is None
-    assert ingest.checksum_warning(name, official.size, "0" * 64) is not None
+    assert official.checksum_warning(name, monday.size, monday.sha256) is None
+    assert official.checksum_warning(name, monday.size, "0" * 64) is not None
 
 
 # --- the catalogue of bad inputs ---------------------------------------------------------

@@ -3,6 +3,7 @@
 import pytest
 
 from nids.data.schema import (
+    CICIDS2017_LABELS,
     FEATURE_COLUMNS,
     LABEL_FAMILIES,
     LABEL_HEADER,
@@ -79,7 +80,8 @@ def test_canonical_header_is_the_same_for_every_header_spelling():
 
 
 def test_labels_and_families():
-    assert len(LABELS) == len(set(LABELS)) == 15
+    assert len(CICIDS2017_LABELS) == len(set(CICIDS2017_LABELS)) == 15
+    assert LABELS == (*CICIDS2017_LABELS, "Infiltration - Portscan", "Attempted")
     assert set(LABEL_FAMILIES) == set(LABELS)
     assert LABEL_FAMILIES["Web Attack - XSS"] == "Web Attack"
     assert LABEL_FAMILIES["Heartbleed"] == "DoS"

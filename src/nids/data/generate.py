@@ -15,30 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nids.data.official import OFFICIAL_FILES, day_names, day_of
+from nids.data.schema import FEATURE_COLUMNS, MACHINE_LEARNING_HEADER
 from nids.io import atomic_path
-from nids.data.schema import FEATURE_COLUMNS, LABELS, MACHINE_LEARNING_HEADER
 
 logger = logging.getLogger(__name__)
 
-# Official MachineLearningCVE files and their label counts (../shared/cicids2017/README.md).
-DAY_FILES: dict[str, dict[str, int]] = {
-    "Monday-WorkingHours.pcap_ISCX.csv": {"BENIGN": 529918},
-    "Tuesday-WorkingHours.pcap_ISCX.csv": {
-        "BENIGN": 432074, "FTP-Patator": 7938, "SSH-Patator": 5897},
-    "Wednesday-workingHours.pcap_ISCX.csv": {
-        "BENIGN": 440031, "DoS Hulk": 231073, "DoS GoldenEye": 10293, "DoS slowloris": 5796,
-        "DoS Slowhttptest": 5499, "Heartbleed": 11},
-    "Thursday-WorkingHours-Morning-WebAttacks.pcap_ISCX.csv": {
-        "BENIGN": 168186, "Web Attack - Brute Force": 1507, "Web Attack - XSS": 652,
-        "Web Attack - Sql Injection": 21},
-    "Thursday-WorkingHours-Afternoon-Infilteration.pcap_ISCX.csv": {
-        "BENIGN": 288566, "Infiltration": 36},
-    "Friday-WorkingHours-Morning.pcap_ISCX.csv": {"BENIGN": 189067, "Bot": 1966},
-    "Friday-WorkingHours-Afternoon-PortScan.pcap_ISCX.csv": {
-        "BENIGN": 127537, "PortScan": 158930},
-    "Friday-WorkingHours-Afternoon-DDos.pcap_ISCX.csv": {"BENIGN": 97718, "DDoS": 128027},
-}
-FULL_SCALE_ROWS = sum(sum(counts.values()) for counts in DAY_FILES.values())  # 2,830,743
+FULL_SCALE_ROWS = sum(f.rows for f in OFFICIAL_FILES.values())  # 2,830,743
 MIN_CLASS_ROWS = 12  # so that a rare class still lands in train, validation and test
 
 
@@ -99,8 +82,9 @@ PROFILES: dict[str, Profile] = {
 
 def class_counts(rows: int, days: list[str] | None = None) -> dict[str, dict[str, int]]:
     """Rows per file and label for `rows` in total, with the real proportions."""
-    wanted = {day.capitalize() for day in days or []}
-    files = {f: c for f, c in DAY_FILES.items() if not wanted or f.split("-")[0] in wanted}
+    wanted = day_names(days)
+    files = {name: official.label_counts for name, official in OFFICIAL_FILES.items()
+             if not wanted or day_of(name) in wanted}
     if not files:
         raise ValueError(f"No CICIDS2017 day matches {days!r}; use Monday ... Friday.")
     total = sum(sum(c.values()) for c in files.values())
@@ -258,5 +242,3 @@ def generate_dataset(
     marker.touch()
     return paths
 
-
-assert set(PROFILES) == set(LABELS)

@@ -61,12 +61,19 @@ FEATURE_COLUMNS: tuple[str, ...] = tuple(canonical_header(OFFICIAL_FEATURE_HEADE
 LABEL_COLUMN = "label"
 PREDICTION_COLUMN = "prediction"  # the predicted class, in scored frames and saved scores
 
-LABELS: tuple[str, ...] = (
+# The 15 labels of the official CICIDS2017 files.
+CICIDS2017_LABELS: tuple[str, ...] = (
     "BENIGN", "DoS Hulk", "PortScan", "DDoS", "DoS GoldenEye", "FTP-Patator", "SSH-Patator",
     "DoS slowloris", "DoS Slowhttptest", "Bot", "Web Attack - Brute Force", "Web Attack - XSS",
     "Web Attack - Sql Injection", "Infiltration", "Heartbleed",
 )
-# The attack families a config option may group the 15 labels into.
+# Classes only the corrected CIC-IDS-2017 (Engelen et al., 2021) gives rise to, under the
+# `own_class` policies of `label_class`: the port scan run from the infiltrated host, and
+# attacks that never reached their target ("<label> - Attempted").
+INFILTRATION_PORTSCAN = "Infiltration - Portscan"
+ATTEMPTED = "Attempted"
+LABELS: tuple[str, ...] = (*CICIDS2017_LABELS, INFILTRATION_PORTSCAN, ATTEMPTED)
+# The attack families a config option may group the labels into.
 LABEL_FAMILIES: dict[str, str] = {
     "BENIGN": "BENIGN",
     "DoS Hulk": "DoS", "DoS GoldenEye": "DoS", "DoS slowloris": "DoS",
@@ -77,14 +84,45 @@ LABEL_FAMILIES: dict[str, str] = {
     "Bot": "Bot",
     "Web Attack - Brute Force": "Web Attack", "Web Attack - XSS": "Web Attack",
     "Web Attack - Sql Injection": "Web Attack",
-    "Infiltration": "Infiltration",
+    "Infiltration": "Infiltration", INFILTRATION_PORTSCAN: "Infiltration",
+    ATTEMPTED: "Attempted",
 }
+# Other releases' names of the same attacks (differences of case and spacing need no entry).
+LABEL_ALIASES: dict[str, str] = {
+    # corrected CIC-IDS-2017 (Portscan, DoS Slowloris, Web Attack - SQL Injection: case only)
+    "Botnet": "Bot",
+    # CSE-CIC-IDS2018: the same attack tools two years later
+    "Infilteration": "Infiltration",
+    "Brute Force -Web": "Web Attack - Brute Force", "Brute Force -XSS": "Web Attack - XSS",
+    "SQL Injection": "Web Attack - Sql Injection",
+    "FTP-BruteForce": "FTP-Patator", "SSH-Bruteforce": "SSH-Patator",
+    "DoS attacks-Hulk": "DoS Hulk", "DoS attacks-GoldenEye": "DoS GoldenEye",
+    "DoS attacks-Slowloris": "DoS slowloris", "DoS attacks-SlowHTTPTest": "DoS Slowhttptest",
+    "DDoS attacks-LOIC-HTTP": "DDoS", "DDOS attack-HOIC": "DDoS", "DDOS attack-LOIC-UDP": "DDoS",
+}
+# Label policies (nids.config.LabelPolicy): a row keeps its own class, counts as BENIGN, is
+# dropped, or (attempts only) takes the label of the attack attempted.
+OWN_CLASS, AS_BENIGN, DROP, AS_ATTACK = "own_class", "benign", "drop", "attack"
 
 # Every spelling of the web-attack dash seen in the wild: U+FFFD (MachineLearningCVE),
 # cp1252 0x96 read as cp1252 (U+2013) or as latin-1 (U+0096, also what UTF-8 "\xc2\x96" decodes
 # to), and en/em dashes from re-saving tools.
 _DASHES = "\ufffd\u2013\u2014\u0096"
-_LABEL_KEYS = {re.sub(r"\s+", " ", label).casefold(): label for label in LABELS}
+
+
+def _normalized(raw: str) -> str:
+    text = unicodedata.normalize("NFC", raw)
+    text = re.sub(f"[{_DASHES}]", "-", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", text).casefold()
+
+
+_LABEL_KEYS = {_key(label): label for label in LABELS if label != ATTEMPTED} | {
+    _key(alias): label for alias, label in LABEL_ALIASES.items()
+}
 
 
 def decode_label(raw: bytes) -> str:
@@ -95,16 +133,33 @@ def decode_label(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def canonical_label(raw: str) -> str | None:
-    """The canonical label for a raw spelling, or None when it is not a CICIDS2017 label.
+def parse_label(raw: str) -> tuple[str, bool] | None:
+    """(canonical label, whether the row is an attempt) of a raw spelling; None if unknown.
 
-    The corrected re-release (Engelen et al., 2021) marks attacks that never reached their
-    target "<label> - Attempted"; their flows carry no attack, so they count as BENIGN.
+    The corrected re-release marks attacks that never reached their target
+    "<label> - Attempted"; the label returned is then the attack's.
     """
-    text = unicodedata.normalize("NFC", raw)
-    text = re.sub(f"[{_DASHES}]", "-", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _normalized(raw)
     attempted = re.fullmatch(r"(.+?) ?- ?Attempted", text, flags=re.IGNORECASE)
-    if attempted and attempted.group(1).casefold() in _LABEL_KEYS:
-        return "BENIGN"
-    return _LABEL_KEYS.get(text.casefold())
+    label = _LABEL_KEYS.get(_key(attempted.group(1) if attempted else text))
+    return None if label is None else (label, attempted is not None)
+
+
+def label_class(label: str, attempted: bool, infiltration_portscan: str = OWN_CLASS,
+                attempted_policy: str = AS_BENIGN) -> str | None:
+    """The class a row of `label` counts as under the label policies; None: drop the row.
+
+    `infiltration_portscan` is own_class, drop, or the label to count it as;
+    `attempted_policy` is own_class (class "Attempted"), benign, attack or drop.
+    """
+    if attempted and attempted_policy != AS_ATTACK:
+        return {OWN_CLASS: ATTEMPTED, AS_BENIGN: "BENIGN", DROP: None}[attempted_policy]
+    if label == INFILTRATION_PORTSCAN and infiltration_portscan != OWN_CLASS:
+        return None if infiltration_portscan == DROP else infiltration_portscan
+    return label
+
+
+def canonical_label(raw: str) -> str | None:
+    """The class of a raw label spelling under the default policies; None when unknown."""
+    parsed = parse_label(raw)
+    return None if parsed is None else label_class(*parsed)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from nids.config import DataConfig, project_path
 from nids.data.generate import generate_dataset
-from nids.data.ingest import LoadedData, day_of, find_input_files, load_inputs
+from nids.data.ingest import LoadedData, find_input_files, load_inputs
+from nids.data.official import day_names, day_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def select_inputs(config: DataConfig) -> InputSelection:
         paths = generate_dataset(project_path(config.generated_dir), config.generated_rows,
                                  config.seed, config.generated_days)
     if config.days:
-        wanted = {day.capitalize() for day in config.days}
+        wanted = day_names(config.days)
         paths = [p for p in paths if day_of(p.name) in wanted or p.suffix.lower() == ".zip"]
         if not paths:
             raise ValueError(
@@ -45,7 +46,7 @@ def filter_days(frame: pd.DataFrame, days: list[str] | None) -> pd.DataFrame:
     """Rows of the given weekdays (all rows when `days` is empty)."""
     if not days:
         return frame
-    wanted = {day.capitalize() for day in days}
+    wanted = day_names(days)
     return frame[frame["day"].isin(wanted)].reset_index(drop=True)
 
 
@@ -53,7 +54,8 @@ def load_training_data(config: DataConfig) -> LoadedData:
     """The selected input files parsed (through the Parquet cache), rows of `config.days`."""
     selection = select_inputs(config)
     loaded = load_inputs(selection.paths, project_path(config.interim_dir),
-                         verify=config.verify_checksums and not selection.generated)
+                         verify=config.verify_checksums and not selection.generated,
+                         labels=config.labels)
     loaded.frame = filter_days(loaded.frame, config.days)
     return loaded
 

@@ -16,7 +16,8 @@ import pandas as pd
 
 from nids.config import MonitoringConfig, TrainingConfig, project_path
 from nids.data.generate import generate_dataset, write_official_csv
-from nids.data.ingest import day_of, load_inputs
+from nids.data.ingest import load_inputs
+from nids.data.official import day_of
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.data.sources import InputSelection
 
