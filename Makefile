@@ -55,11 +55,11 @@ mlflow-ui: $(STAMP) ## The MLflow UI on the local store (without `make serve`)
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/mlflow.db
 
 bench: $(STAMP) ## Run the benchmarks (they print figures)
-	$(PYTHON) bench/training_full_scale.py
-	$(PYTHON) bench/drift_detection.py
-	$(PYTHON) bench/monitoring.py
-	$(PYTHON) bench/ingest.py
-	$(PYTHON) bench/cross_release.py
+	$(PYTHON) -m bench.training_full_scale
+	$(PYTHON) -m bench.drift_detection
+	$(PYTHON) -m bench.monitoring
+	$(PYTHON) -m bench.ingest
+	$(PYTHON) -m bench.cross_release
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import xgboost as xgb
 
 from nids.config import TrainingConfig, load_training_config
 from nids.data.ingest import read_input
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
-from nids.training import features as featurize
-from nids.training.evaluate import Evaluation, evaluate, predicted_classes
-from nids.training.train import train_model
+from nids.training.evaluate import Evaluation, evaluate_model
+from nids.training.features import clean_features
+from nids.training.splits import build_splits
+from nids.training.train import TrainedModel, train_on_splits
 
 SHARED = PROJECT_ROOT.parent / "shared"
 IMPROVED = SHARED / "cicids2017-improved"
@@ -40,10 +40,12 @@ MIN_ROWS = 30
 
 @dataclass
 class Trained:
-    model: xgb.XGBClassifier
-    features: list[str]
-    order: list[str]
+    model: TrainedModel
     test: pd.DataFrame
+
+    @property
+    def order(self) -> list[str]:
+        return self.model.classes
 
 
 def load(paths: list[Path]) -> pd.DataFrame:
@@ -53,22 +55,16 @@ def load(paths: list[Path]) -> pd.DataFrame:
 
 def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
     f = config.features
-    splits = featurize.build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                                    f.max_rows_per_class, f.seed)
-    train_split, validation = splits["train"], splits["validation"]
-    features, _ = featurize.select_features(train_split[list(FEATURE_COLUMNS)])
-    order = featurize.class_order(train_split[LABEL_COLUMN])
-    model = train_model(train_split[features], train_split[LABEL_COLUMN], validation[features],
-                        validation[LABEL_COLUMN], order, config.model)
-    return Trained(model, features, order, splits["test"])
+    splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
+                          f.max_rows_per_class, f.seed)
+    return Trained(train_on_splits(splits, config.model), splits["test"])
 
 
 def score(trained: Trained, frame: pd.DataFrame) -> Evaluation:
     """Evaluate on `frame` (cleaned like training data; `label` holds the true class)."""
-    cleaned = featurize.clean_features(frame, FEATURE_COLUMNS)
-    probabilities = trained.model.predict_proba(cleaned[trained.features])
-    return evaluate(frame[LABEL_COLUMN].astype(str), predicted_classes(probabilities,
-                                                                        trained.order))
+    cleaned = clean_features(frame, FEATURE_COLUMNS)
+    cleaned[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str).to_numpy()
+    return evaluate_model(trained.model.bundle, cleaned)
 
 
 def macro_f1(result: Evaluation, classes: list[str]) -> float:

@@ -1,8 +1,8 @@
 """Bench the drift check: false alarms on reference-like batches, detections on shifted ones,
 and the wall time and memory of monitoring one 500,000-row batch.
 
-    python bench/drift_detection.py                       # defaults, 20 + 20 batches
-    python bench/drift_detection.py --source generate --benign-scale 1.5 --skip-reference
+    python -m bench.drift_detection                       # defaults, 20 + 20 batches
+    python -m bench.drift_detection --source generate --benign-scale 1.5 --skip-reference
 
 The data come from make_reference_and_batches(): --source synthetic (independent heavy-tailed
 features per class) or --source generate (nids.data.generate.sample_flows, CICFlowMeter-like).
@@ -47,9 +47,9 @@ import pandas as pd
 
 from nids.data.generate import sample_flows
 from nids.data.official import OFFICIAL_FILES
-from nids.data.schema import FEATURE_COLUMNS
-from nids.monitoring.decision import decide
-from nids.monitoring.drift import DriftSettings, run_drift_report, summarize_snapshot
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
+from nids.monitoring.check import assess_drift
+from nids.monitoring.settings import DriftSettings
 
 logger = logging.getLogger("bench.drift_detection")
 
@@ -97,7 +97,7 @@ def synthetic_flows(seed: int = 7) -> Flows:
         frame["destination_port"] = rng.choice(PORTS, size=rows, p=port)
         frame["fwd_header_length_1"] = frame["fwd_header_length"]
         frame.loc[rng.random(rows) < 0.001, "flow_bytes_s"] = np.nan
-        frame["label"] = label
+        frame[LABEL_COLUMN] = label
         return frame
 
     return flows
@@ -112,15 +112,15 @@ def _batch(flows: Flows, rows: int, rng: np.random.Generator, benign_scale: floa
     counts = rng.multinomial(rows, priors)
     parts = [flows(label, int(n), rng) for label, n in zip(CLASSES, counts, strict=True) if n]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=[*FEATURE_COLUMNS, "label"])
+        columns=[*FEATURE_COLUMNS, LABEL_COLUMN])
     frame = frame.astype(dict.fromkeys(FEATURE_COLUMNS, np.float32))
-    benign = (frame["label"] == "BENIGN").to_numpy()
+    benign = (frame[LABEL_COLUMN] == "BENIGN").to_numpy()
     frame.loc[benign, list(CONTINUOUS_COLUMNS)] *= np.float32(benign_scale)
     frame = frame.sample(frac=1.0, random_state=int(rng.integers(2**31))).reset_index(drop=True)
-    predictions = frame["label"].to_numpy(dtype=object).copy()
+    predictions = frame[LABEL_COLUMN].to_numpy(dtype=object).copy()
     wrong = rng.random(len(frame)) < 0.02
     predictions[wrong] = rng.choice(CLASSES, size=int(wrong.sum()), p=priors)
-    frame["prediction"] = predictions
+    frame[PREDICTION_COLUMN] = predictions
     return frame
 
 
@@ -150,20 +150,21 @@ def check_batch(
 ) -> tuple[bool, float, float, float | None]:
     """Drift detected?, drifted share, prediction drift score and macro-F1 of one batch."""
     if not labels:
-        batch = batch.drop(columns="label")
-    summary = summarize_snapshot(run_drift_report(reference, batch, FEATURE_COLUMNS, settings))
-    decision = decide(summary, settings, champion_macro_f1=None)
-    return decision.drift_detected, summary.drifted_share, summary.prediction_drift.score, \
-        summary.macro_f1
+        batch = batch.drop(columns=LABEL_COLUMN)
+    drift = assess_drift(reference, batch, list(FEATURE_COLUMNS), settings,
+                         champion_macro_f1=None)
+    summary = drift.summary
+    return drift.decision.drift_detected, summary.drifted_share, \
+        summary.prediction_drift.score, summary.macro_f1
 
 
 def time_one_batch(reference: pd.DataFrame, batch: pd.DataFrame, settings: DriftSettings) -> None:
     """Wall time and memory of checking one batch, labels included, HTML rendered: timed
     first, then run again under tracemalloc for the peak of what the check itself allocates."""
     def check() -> int:
-        snapshot = run_drift_report(reference, batch, FEATURE_COLUMNS, settings)
-        summarize_snapshot(snapshot)
-        return len(snapshot.get_html_str(as_iframe=False))
+        drift = assess_drift(reference, batch, list(FEATURE_COLUMNS), settings,
+                             champion_macro_f1=None)
+        return len(drift.snapshot.get_html_str(as_iframe=False))
 
     start = time.perf_counter()
     html_size = check()

@@ -3,7 +3,7 @@
 Generates 2,830,743 rows with the real class proportions (once; reused afterwards), then runs
 the real training flow on them and prints the wall time and peak memory (RSS) of each stage.
 
-    .venv/bin/python bench/training_full_scale.py [--rows N]
+    .venv/bin/python -m bench.training_full_scale [--rows N]   (from the project root)
 """
 
 from __future__ import annotations
@@ -11,18 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 import time
 
 from prefect import get_client
 
+from bench.rss import RssSampler
+from flows.training import training_flow
 from nids.config import load_training_config
 from nids.data.generate import FULL_SCALE_ROWS, generate_dataset
-from nids.paths import DATA_DIR, PROJECT_ROOT
-
-sys.path.insert(0, str(PROJECT_ROOT))  # for `flows` and `bench`
-
-from bench.rss import RssSampler  # noqa: E402
+from nids.paths import DATA_DIR
 
 logger = logging.getLogger("bench")
 
@@ -43,9 +40,6 @@ def main() -> None:
     started = time.perf_counter()
     generate_dataset(folder, args.rows, seed=2017)
     generation = time.perf_counter() - started
-
-    from flows.training import training_flow
-
     config = load_training_config()
     config.data.raw_dir = str(folder / "none")  # no raw data: use the generated folder
     config.data.generated_dir = str(folder)

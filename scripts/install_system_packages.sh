@@ -56,7 +56,9 @@ apt_get() {
 
 chromium_package() {
     # Debian ships `chromium`; Ubuntu only `chromium-browser` (a wrapper that installs the snap).
-    if apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    # Not `grep -q`: it exits at the first match, apt-cache dies of SIGPIPE, and with pipefail
+    # the test fails although the package is there.
+    if apt-cache policy chromium 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null; then
         echo chromium
     else
         log "no 'chromium' .deb here; falling back to 'chromium-browser' (needs snapd on Ubuntu)"

@@ -1,30 +1,77 @@
-"""Shared fixtures. Server fixtures: real local Prefect and MLflow servers on free ports."""
+"""Fixtures shared by every area: a temporary Prefect server and small flow configurations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    temporary_settings,
+)
+from prefect.testing.utilities import prefect_test_harness
 
-from nids.services import ServiceUrls, free_ports, running_services
-
-
-@pytest.fixture
-def service_ports() -> tuple[int, int]:
-    """Two free loopback ports: (Prefect, MLflow)."""
-    prefect_port, mlflow_port = free_ports(2)
-    return prefect_port, mlflow_port
+from nids.config import (
+    MonitoringConfig,
+    TrainingConfig,
+    load_monitoring_config,
+    load_training_config,
+)
 
 
 @pytest.fixture(scope="module")
-def local_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUrls]:
-    """Prefect server, MLflow server and a process worker, without deployments.
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A temporary Prefect server with its own database (Prefect's test harness), and Prefect's
+    home in a temporary folder, so no run reaches ~/.prefect or the project's .state/prefect.
+    The home has to be set through Prefect's settings: they were read from the environment
+    when prefect was imported, so a changed PREFECT_HOME variable would not be seen.
+    Yields the server's API URL."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with temporary_settings(updates={PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        with prefect_test_harness(server_startup_timeout=90):  # slow on a busy machine
+            yield PREFECT_API_URL.value()
 
-    State (Prefect's database, mlflow.db, artifacts, logs) lives in a temporary folder;
-    everything is stopped when the module's tests are done.
-    """
-    state_dir: Path = tmp_path_factory.mktemp("services")
-    prefect_port, mlflow_port = free_ports(2)
-    with running_services(state_dir, prefect_port, mlflow_port, deploy=False) as urls:
-        yield urls
+
+def _small_training_config(folder: Path, model_name: str, **model) -> TrainingConfig:
+    """The project's config on 20,000 generated rows, everything written under `folder`,
+    registered as `model_name`; `n_estimators` and `quality_floor` may be given."""
+    config = load_training_config()
+    config.data.raw_dir = str(folder / "raw")
+    config.data.generated_dir = str(folder / "generated")
+    config.data.interim_dir = str(folder / "interim")
+    config.data.processed_dir = str(folder / "processed")
+    config.data.generated_rows = 20_000
+    config.features.reference_rows = 2_000
+    config.model.n_estimators = model.get("n_estimators", 60)
+    config.registry.model_name = model_name
+    config.registry.quality_floor = model.get("quality_floor", 0.3)
+    config.metrics_file = str(folder / "metrics.json")
+    return config
+
+
+def _small_monitoring_config(folder: Path, training: TrainingConfig,
+                             cooldown_hours: float = 0) -> MonitoringConfig:
+    """The project's monitoring config watching `folder`/incoming, reporting to
+    `folder`/reports, for `training`'s model, retraining with `training`."""
+    config = load_monitoring_config()
+    config.model_name = training.registry.model_name
+    config.incoming_dir = str(folder / "incoming")
+    config.reports_dir = str(folder / "reports")
+    config.retrain.cooldown_hours = cooldown_hours
+    config.retrain.training_config = training
+    return config
+
+
+@pytest.fixture(scope="session")
+def small_training_config() -> Callable[..., TrainingConfig]:
+    """Builds a training config for end-to-end runs: `(folder, model_name, **model)`."""
+    return _small_training_config
+
+
+@pytest.fixture(scope="session")
+def small_monitoring_config() -> Callable[..., MonitoringConfig]:
+    """Builds a monitoring config for end-to-end runs: `(folder, training, cooldown_hours)`."""
+    return _small_monitoring_config

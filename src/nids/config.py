@@ -21,7 +21,7 @@ from nids.data.schema import (
     OWN_CLASS,
     canonical_label,
 )
-from nids.monitoring.settings import DriftSettings
+from nids.monitoring.settings import ColumnTest, DriftSettings, NumericalMethod
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
 ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
@@ -224,7 +224,11 @@ class MonitoringConfig(StrictModel):
     incoming_dir: str = Field("data/incoming", description="Folder of new traffic batches.")
     reports_dir: str = Field("reports", description="Drift reports go to <reports_dir>/drift.")
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
-    drift: DriftSettings = Field(default_factory=DriftSettings)
+    # A default value, not a factory, so the Prefect UI's form shows it.
+    drift: DriftSettings = Field(default=DriftSettings(column_overrides={
+        # Ports are categorical codes, not magnitudes: compare their shares.
+        "destination_port": ColumnTest(method=NumericalMethod.PSI, threshold=0.2),
+    }))
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertConfig = Field(default_factory=AlertConfig)
 

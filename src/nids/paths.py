@@ -5,12 +5,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
 DATA_DIR = PROJECT_ROOT / "data"
-RAW_DIR = DATA_DIR / "raw"
-GENERATED_DIR = DATA_DIR / "generated"
-INTERIM_DIR = DATA_DIR / "interim"
-PROCESSED_DIR = DATA_DIR / "processed"
-INCOMING_DIR = DATA_DIR / "incoming"
-REPORTS_DIR = PROJECT_ROOT / "reports"
 STATE_DIR = PROJECT_ROOT / ".state"
 MLFLOW_DB = PROJECT_ROOT / "mlflow.db"
 MLFLOW_ARTIFACTS_DIR = PROJECT_ROOT / "mlartifacts"

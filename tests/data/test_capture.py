@@ -14,9 +14,10 @@ from nids.data import batches, capture, formats, ingest
 from nids.data.formats import FEATURE_NAMES
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.data.validate import validate_frame
-from nids.training import features as featurize
-from nids.training.evaluate import predicted_classes
-from nids.training.train import train_model
+from nids.tracking.registry import predict_classes
+from nids.training.features import clean_features
+from nids.training.splits import build_splits
+from nids.training.train import train_on_splits
 
 pytestmark = pytest.mark.slow
 BUILD_PCAP = Path(__file__).with_name("build_pcap.py")
@@ -105,17 +106,13 @@ def test_a_model_trained_on_the_corrected_rows_scores_the_capture(incoming):
     config = load_training_config()
     config.model.n_estimators = 30
     f = config.features
-    splits = featurize.build_splits(pd.concat(frames, ignore_index=True), f.label_grouping,
-                                    f.validation_share, f.test_share, 2_000, f.seed)
-    train, validation = splits["train"], splits["validation"]
-    features, _ = featurize.select_features(train[list(FEATURE_COLUMNS)])
-    order = featurize.class_order(train[LABEL_COLUMN])
-    model = train_model(train[features], train[LABEL_COLUMN], validation[features],
-                        validation[LABEL_COLUMN], order, config.model)
+    splits = build_splits(pd.concat(frames, ignore_index=True), f.label_grouping,
+                          f.validation_share, f.test_share, 2_000, f.seed)
+    trained = train_on_splits(splits, config.model)
+    order = trained.classes
     batch = batches.load_batch(incoming / "capture.csv")
-    probabilities = model.predict_proba(featurize.clean_features(batch, features))
-    names = predicted_classes(probabilities, order)
-    scores = batches.score_frame(batch, names, probabilities.max(axis=1))
+    names, probability = predict_classes(trained.bundle, clean_features(batch, trained.features))
+    scores = batches.score_frame(batch, names, probability)
     assert len(scores) == 44 and set(scores["prediction"]) <= set(order)
     assert scores["probability"].between(1 / len(order), 1).all()
 

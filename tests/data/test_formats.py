@@ -24,7 +24,7 @@ from nids.data.schema import (
     TRAFFIC_LABELLING_HEADER,
     canonical_header,
 )
-from nids.training import features as featurize
+from nids.training import splits as featurize
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 IDENTIFIER_VALUES = {"id": "7", "Flow ID": "a-b-1-2-6", "Src IP": "192.168.10.5",

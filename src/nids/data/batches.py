@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from nids.data.ingest import read_input
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_label
+from nids.data.schema import (
+    FEATURE_COLUMNS,
+    LABEL_COLUMN,
+    LABELS,
+    PREDICTION_COLUMN,
+    canonical_label,
+)
 from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -81,7 +87,7 @@ def load_batch(path: Path) -> pd.DataFrame:
 
 def score_frame(frame: pd.DataFrame, names: np.ndarray, probability: np.ndarray) -> pd.DataFrame:
     """The predictions table saved next to a batch."""
-    scores = pd.DataFrame({"prediction": names, "probability": probability.astype(np.float32)})
+    scores = pd.DataFrame({PREDICTION_COLUMN: names, "probability": probability.astype(np.float32)})
     if LABEL_COLUMN in frame.columns:
         scores[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str).to_numpy()
     return scores

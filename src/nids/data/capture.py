@@ -17,8 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nids.config import load_monitoring_config, project_path
 from nids.io import atomic_path
-from nids.paths import INCOMING_DIR, STATE_DIR
+from nids.paths import STATE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     """Convert the pending captures of a folder; a bad capture is reported, the rest go on."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else INCOMING_DIR
+    folder = Path(args[0]) if args else project_path(load_monitoring_config().incoming_dir)
     written, failed = 0, 0
     for pcap in pending_captures(folder):
         try:

@@ -60,9 +60,7 @@ def canonical_header(raw_header: list[str] | tuple[str, ...]) -> list[str]:
 
 FEATURE_COLUMNS: tuple[str, ...] = tuple(canonical_header(OFFICIAL_FEATURE_HEADER))
 LABEL_COLUMN = "label"
-IDENTIFIER_COLUMNS: tuple[str, ...] = (
-    "flow_id", "source_ip", "source_port", "destination_ip", "protocol", "timestamp",
-)
+PREDICTION_COLUMN = "prediction"  # the predicted class, in scored frames and saved scores
 
 # The 15 labels of the official CICIDS2017 files.
 CICIDS2017_LABELS: tuple[str, ...] = (

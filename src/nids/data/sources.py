@@ -1,21 +1,17 @@
-"""Where training data comes from, and the saved splits that later stages resume from."""
+"""Where training data comes from: the raw CICIDS2017 files, or generated ones, of some days."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from nids.config import DataConfig, FeatureConfig, project_path
+from nids.config import DataConfig, project_path
 from nids.data.generate import generate_dataset
-from nids.data.ingest import find_input_files
+from nids.data.ingest import LoadedData, find_input_files, load_inputs
 from nids.data.official import day_names, day_of
-from nids.io import atomic_path
-from nids.training.features import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -54,27 +50,18 @@ def filter_days(frame: pd.DataFrame, days: list[str] | None) -> pd.DataFrame:
     return frame[frame["day"].isin(wanted)].reset_index(drop=True)
 
 
-def splits_folder(processed_dir: Path, fingerprint: str, features: FeatureConfig,
-                  days: list[str] | None) -> Path:
-    """A folder keyed by the data fingerprint and everything that shapes the splits."""
-    settings = json.dumps({"features": features.model_dump(mode="json"), "days": days},
-                          sort_keys=True)
-    key = hashlib.sha256(f"{fingerprint}{settings}".encode()).hexdigest()[:16]
-    return processed_dir / key
+def load_training_data(config: DataConfig) -> LoadedData:
+    """The selected input files parsed (through the Parquet cache), rows of `config.days`."""
+    selection = select_inputs(config)
+    loaded = load_inputs(selection.paths, project_path(config.interim_dir),
+                         verify=config.verify_checksums and not selection.generated,
+                         labels=config.labels)
+    loaded.frame = filter_days(loaded.frame, config.days)
+    return loaded
 
 
-def save_splits(splits: dict[str, pd.DataFrame], folder: Path) -> None:
-    """Write each split as Parquet; a marker written last says the set is complete."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "_COMPLETE").unlink(missing_ok=True)
-    for name, frame in splits.items():
-        with atomic_path(folder / f"{name}.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-    (folder / "_COMPLETE").touch()
-
-
-def load_splits(folder: Path) -> dict[str, pd.DataFrame] | None:
-    """The saved splits, or None when the folder holds no complete set."""
-    if not (folder / "_COMPLETE").exists():
-        return None
-    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
+def demo_traffic(config: DataConfig, seed: int) -> pd.DataFrame:
+    """New generated flows of every day (not the rows a model trained on), parsed."""
+    folder = project_path(config.generated_dir) / f"demo-seed{seed}"
+    paths = generate_dataset(folder, config.generated_rows, seed)
+    return load_inputs(paths, project_path(config.interim_dir), verify=False).frame

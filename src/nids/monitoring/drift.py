@@ -18,12 +18,11 @@ from evidently.metrics import (
 )
 from pydantic import BaseModel, Field
 
-from nids.data.schema import LABEL_COLUMN
+from nids.data.schema import LABEL_COLUMN, PREDICTION_COLUMN
 from nids.io import atomic_path
 from nids.monitoring.frames import (
     OUTCOME_COLUMN,
     OUTCOME_SEPARATOR,
-    PREDICTION_COLUMN,
     check_columns,
     feature_name,
     has_labels,
@@ -32,7 +31,7 @@ from nids.monitoring.frames import (
     sample_for_drift,
     unseen_labels,
 )
-from nids.monitoring.settings import DriftSettings
+from nids.monitoring.settings import DriftSettings, FeatureScale
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +97,38 @@ def build_metrics(
     return metrics
 
 
-def run_drift_report(
-    reference_frame: pd.DataFrame,
-    current_frame: pd.DataFrame,
-    feature_columns: Sequence[str],
-    settings: DriftSettings,
-) -> Run:
+def testable_columns(reference: pd.DataFrame, current: pd.DataFrame,
+                     feature_columns: Sequence[str], scale: FeatureScale) -> list[str]:
+    """The feature columns with values in both prepared frames (all-NaN ones are logged)."""
+    testable = [
+        c for c in feature_columns
+        if reference[report_column_name(c, scale)].notna().any()
+        and current[report_column_name(c, scale)].notna().any()
+    ]
+    untestable = [c for c in feature_columns if c not in testable]
+    if untestable:
+        logger.warning("No values to test drift on (all NaN) in columns %s", untestable)
+    if not testable:
+        raise ValueError(f"every feature column is empty (all NaN) in one frame: {untestable}")
+    return testable
+
+
+def data_definition(testable: Sequence[str], scale: FeatureScale,
+                    with_labels: bool) -> DataDefinition:
+    """Evidently's view of the prepared frames: numerical features, categorical outcomes."""
+    categorical = [PREDICTION_COLUMN, LABEL_COLUMN, OUTCOME_COLUMN] if with_labels else [
+        PREDICTION_COLUMN]
+    return DataDefinition(
+        numerical_columns=[report_column_name(c, scale) for c in testable],
+        categorical_columns=categorical,
+        classification=[
+            MulticlassClassification(target=LABEL_COLUMN, prediction_labels=PREDICTION_COLUMN)
+        ] if with_labels else None,
+    )
+
+
+def run_drift_report(reference_frame: pd.DataFrame, current_frame: pd.DataFrame,
+                     feature_columns: Sequence[str], settings: DriftSettings) -> Run:
     """Run the Evidently drift report of a scored batch against the champion's reference."""
     check_columns(reference_frame, feature_columns, "reference")
     check_columns(current_frame, feature_columns, "current")
@@ -123,35 +148,18 @@ def run_drift_report(
     reference, current = (
         prepare_frame(frame, feature_columns, scale, with_labels) for frame in (reference, current)
     )
-    testable = [
-        c for c in feature_columns
-        if reference[report_column_name(c, scale)].notna().any()
-        and current[report_column_name(c, scale)].notna().any()
-    ]
-    untestable = [c for c in feature_columns if c not in testable]
-    if untestable:
-        logger.warning("No values to test drift on (all NaN) in columns %s", untestable)
-    if not testable:
-        raise ValueError(f"every feature column is empty (all NaN) in one frame: {untestable}")
-    categorical = [PREDICTION_COLUMN, LABEL_COLUMN, OUTCOME_COLUMN] if with_labels else [
-        PREDICTION_COLUMN]
-    definition = DataDefinition(
-        numerical_columns=[report_column_name(c, scale) for c in testable],
-        categorical_columns=categorical,
-        classification=[
-            MulticlassClassification(target=LABEL_COLUMN, prediction_labels=PREDICTION_COLUMN)
-        ] if with_labels else None,
-    )
+    testable = testable_columns(reference, current, feature_columns, scale)
     report = Report(
         build_metrics(testable, settings, with_labels, per_class=not unseen),
-        metadata={"untestable_columns": untestable, "feature_scale": scale.value,
-                  "classes_missing_from_reference": unseen},
+        metadata={"untestable_columns": [c for c in feature_columns if c not in testable],
+                  "feature_scale": scale.value, "classes_missing_from_reference": unseen},
         include_tests=True,
     )
     logger.info(
         "Drift report: %d reference rows, %d current rows, %d columns, labels=%s",
         len(reference), len(current), len(testable), with_labels,
     )
+    definition = data_definition(testable, scale, with_labels)
     return report.run(
         Dataset.from_pandas(current, data_definition=definition),
         Dataset.from_pandas(reference, data_definition=definition),

@@ -9,11 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.monitoring.settings import FeatureScale
 from nids.training.features import clean_features
 
-PREDICTION_COLUMN = "prediction"
 # One categorical column 'true -> predicted': its counts are the confusion matrix, which
 # Evidently shows and counts for any set of classes (its per-class metrics do not).
 OUTCOME_COLUMN = "label → prediction"

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from prefect import get_client
 from prefect.client.schemas.filters import (
@@ -27,6 +28,10 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
+
+from nids.config import RetrainConfig
+from nids.monitoring.decision import DriftDecision
+from nids.monitoring.outcomes import RetrainOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +52,10 @@ class RetrainGate:
 
 @dataclass(frozen=True)
 class RetrainStart:
-    mode: str        # "deployment" or "subflow"
+    mode: Literal["deployment", "subflow"]
     flow_run: str    # name or id of the training run
-    state: str
+    state: str       # its state's name when start_training returned
+    completed: bool  # whether that state is a completed one
 
 
 def retrain_gate(activity: TrainingActivity, cooldown_hours: float, now: datetime) -> RetrainGate:
@@ -119,15 +125,44 @@ def start_training(
         flow_run = run_deployment(
             name=deployment_name, parameters=parameters, timeout=timeout_seconds,
         )
-        state = flow_run.state.name if flow_run.state else "unknown"
+        state = flow_run.state
+        state_name = state.name if state else "unknown"
         logger.info("Started deployment %s: flow run %s (%s)", deployment_name,
-                    flow_run.name, state)
-        return RetrainStart("deployment", flow_run.name, state)
+                    flow_run.name, state_name)
+        return RetrainStart("deployment", flow_run.name, state_name,
+                            completed=state is not None and state.is_completed())
     logger.info("No Prefect server deployment %s: training as a subflow", deployment_name)
     state = run_locally(**parameters, return_state=True)  # a failed training does not raise
     if not state.is_completed():
         logger.error("Training subflow ended %s: %s", state.name, state.message)
-    return RetrainStart("subflow", TRAINING_FLOW_NAME, state.name)
+    return RetrainStart("subflow", TRAINING_FLOW_NAME, state.name, state.is_completed())
+
+
+def current_gate(config: RetrainConfig) -> RetrainGate:
+    """Whether a training run may start now: enabled, none running, none within the cooldown."""
+    if not config.enabled:
+        return RetrainGate(False, "retraining is disabled in config/monitoring.yaml")
+    return retrain_gate(training_activity(), config.cooldown_hours, now_utc())
+
+
+def drift_reason(batch: str, decision: DriftDecision) -> str:
+    """The reason a retrain gives: the batch and the thresholds it crossed."""
+    return f"drift in {batch}: " + "; ".join(c.message for c in decision.crossed)
+
+
+def retrain_if_allowed(gate: RetrainGate, reason: str, config: RetrainConfig,
+                       run_locally: Callable[..., object]) -> RetrainOutcome:
+    """Start the training flow (see start_training) when the gate allows it."""
+    if not gate.allowed:
+        return RetrainOutcome(started=False, why=gate.reason)
+    parameters: dict = {"reason": reason}
+    if config.training_config is not None:
+        parameters["config"] = config.training_config.model_dump(mode="json")
+    started = start_training(parameters, config.deployment_name, config.timeout_seconds,
+                             run_locally)
+    return RetrainOutcome(started=True, why=gate.reason, reason=reason, mode=started.mode,
+                          flow_run=started.flow_run, state=started.state,
+                          completed=started.completed)
 
 
 def now_utc() -> datetime:

@@ -7,15 +7,19 @@ never seen PortScan, DDoS or Bot: Friday's traffic is a natural, real shift.
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nids.data.generate import write_official_csv
+from nids.config import MonitoringConfig, TrainingConfig, project_path
+from nids.data.generate import generate_dataset, write_official_csv
+from nids.data.ingest import load_inputs
 from nids.data.official import day_of
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.sources import InputSelection
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +90,43 @@ def write_demo_batch(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
     folder.mkdir(parents=True, exist_ok=True)
     write_official_csv(sample.assign(label=sample[LABEL_COLUMN].astype(str)), path)
     return path
+
+
+def start_tour(folder: Path, source: InputSelection, raw_dir: str) -> Path:
+    """Empty the tour's folder and land the reference days' files in folder/raw."""
+    shutil.rmtree(folder, ignore_errors=True)  # derived data only: symlinks and batches
+    raw = folder / "raw"
+    if not land_day_files(source.paths, REFERENCE_DAYS, raw):
+        raise ValueError(f"The tour needs the per-day CICIDS2017 CSVs (Monday-..., Friday-...) "
+                         f"in {raw_dir}; extract the official zip there.")
+    return raw
+
+
+def tour_training(training: TrainingConfig, raw: Path, generated: bool,
+                  model_name: str) -> TrainingConfig:
+    """The tour's training settings: the landed day files, a model of its own."""
+    tour = training.model_copy(deep=True)
+    tour.data.raw_dir = str(raw)
+    tour.data.verify_checksums = not generated
+    tour.registry.model_name = model_name
+    return tour
+
+
+def tour_monitoring(monitoring: MonitoringConfig, training: TrainingConfig) -> MonitoringConfig:
+    """The tour's monitoring settings: its model, no cooldown, retrains with its training."""
+    tour = monitoring.model_copy(deep=True)
+    tour.model_name = training.registry.model_name
+    tour.retrain.cooldown_hours = 0
+    tour.retrain.training_config = training
+    return tour
+
+
+def replay_traffic(source: InputSelection, training: TrainingConfig, folder: Path,
+                   seed: int) -> pd.DataFrame:
+    """The traffic the tour's batches come from: the day files, or newly generated flows
+    (not the rows the model was trained on) when the data are generated."""
+    traffic = source.paths
+    if source.generated:
+        traffic = generate_dataset(folder / "traffic", training.data.generated_rows, seed,
+                                   training.data.generated_days)
+    return load_inputs(traffic, project_path(training.data.interim_dir), verify=False).frame

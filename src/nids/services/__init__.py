@@ -12,7 +12,6 @@ from nids.services.commands import (
     ServiceLayout,
     ServiceUrls,
     isolated_layout,
-    project_layout,
 )
 from nids.services.lifecycle import (
     running_records,
@@ -32,7 +31,6 @@ __all__ = [
     "free_ports",
     "isolated_layout",
     "online_workers",
-    "project_layout",
     "running_records",
     "running_services",
     "start_services",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT, STATE_DIR
+from nids.paths import PROJECT_ROOT
 
 HOST = "127.0.0.1"
 DEFAULT_PREFECT_PORT = 4200
@@ -73,12 +73,6 @@ class ServiceUrls:
 
 def state_file(state_dir: Path) -> Path:
     return state_dir / "services.json"
-
-
-def project_layout(prefect_port: int = DEFAULT_PREFECT_PORT,
-                   mlflow_port: int = DEFAULT_MLFLOW_PORT) -> ServiceLayout:
-    """The layout `make serve` uses: `.state/` plus the project's mlflow.db and mlartifacts/."""
-    return ServiceLayout(STATE_DIR, prefect_port, mlflow_port, MLFLOW_DB, MLFLOW_ARTIFACTS_DIR)
 
 
 def isolated_layout(state_dir: Path, prefect_port: int, mlflow_port: int,

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from nids.io import atomic_path
 from nids.services.commands import ServiceUrls
 
 
@@ -27,16 +28,11 @@ class ServicesState:
     worker_name: str
     services: list[ServiceRecord] = field(default_factory=list)
 
-    def record(self, name: str) -> ServiceRecord | None:
-        return next((record for record in self.services if record.name == name), None)
-
 
 def write_state(path: Path, state: ServicesState) -> None:
     """Write atomically, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
 
 
 def read_state(path: Path) -> ServicesState | None:

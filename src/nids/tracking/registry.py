@@ -46,12 +46,6 @@ class ModelBundle:
         return float(value) if value is not None else None
 
 
-@dataclass
-class Promotion:
-    alias: str | None   # "champion", "challenger", or None when the model is refused
-    reason: str
-
-
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI, or the project's SQLite store by absolute path."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{MLFLOW_DB}"
@@ -86,21 +80,6 @@ def configure_tracking(experiment_name: str) -> str:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
-
-
-def decide_promotion(
-    score: float, champion_score: float | None, metric: str, floor: float
-) -> Promotion:
-    """Champion if it beats the champion on the same test split, challenger otherwise."""
-    if score < floor:
-        return Promotion(None, f"{metric} {score:.4f} is below the quality floor {floor:.4f}")
-    if champion_score is None:
-        return Promotion(CHAMPION, f"first model: {metric} {score:.4f}")
-    if score > champion_score:
-        return Promotion(CHAMPION, f"{metric} {score:.4f} beats champion {champion_score:.4f}")
-    return Promotion(
-        CHALLENGER, f"{metric} {score:.4f} does not beat champion {champion_score:.4f}"
-    )
 
 
 def log_model(

@@ -14,6 +14,9 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from nids.data.schema import LABEL_COLUMN
+from nids.tracking.registry import ModelBundle, predict_classes
+
 
 @dataclass
 class Evaluation:
@@ -27,13 +30,6 @@ class Evaluation:
         """Headline metrics by name (`macro_f1`, ...), the names config refers to."""
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1,
                 "weighted_f1": self.weighted_f1}
-
-
-def predicted_classes(probabilities: np.ndarray, order: list[str]) -> np.ndarray:
-    """The most probable class name of each row."""
-    if probabilities.ndim == 1:
-        probabilities = np.column_stack([1 - probabilities, probabilities])
-    return np.asarray(order, dtype=object)[probabilities.argmax(axis=1)]
 
 
 def evaluate(true: pd.Series | np.ndarray, predicted: np.ndarray) -> Evaluation:
@@ -58,6 +54,12 @@ def evaluate(true: pd.Series | np.ndarray, predicted: np.ndarray) -> Evaluation:
         confusion=pd.DataFrame(confusion_matrix(true, predicted, labels=classes),
                                index=classes, columns=classes),
     )
+
+
+def evaluate_model(bundle: ModelBundle, frame: pd.DataFrame) -> Evaluation:
+    """Scores of a model on a labelled frame (e.g. the test split)."""
+    names, _ = predict_classes(bundle, frame)
+    return evaluate(frame[LABEL_COLUMN], names)
 
 
 def plot_confusion(confusion: pd.DataFrame) -> Figure:

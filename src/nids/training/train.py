@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
 from nids.config import XGBoostConfig
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.tracking.registry import ModelBundle
+from nids.training.features import select_features
+from nids.training.splits import class_order
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedModel:
+    """A fitted classifier, the classes of its outputs and the feature columns it reads."""
+
+    model: xgb.XGBClassifier
+    classes: list[str]
+    features: list[str]
+    dropped: dict[str, str]   # feature columns left out, and why
+
+    @cached_property
+    def bundle(self) -> ModelBundle:
+        """The model as scoring uses it, before it has a registered version."""
+        return ModelBundle(self.model, self.classes, self.features, version="new", run_id="")
 
 
 def class_weights(codes: np.ndarray, n_classes: int, power: float) -> np.ndarray:
@@ -65,6 +86,12 @@ def train_model(
     return model
 
 
-def predict_proba(model: xgb.XGBClassifier, features: pd.DataFrame) -> np.ndarray:
-    """Class probabilities, one column per class of the model (also for two classes)."""
-    return model.predict_proba(features)
+def train_on_splits(splits: dict[str, pd.DataFrame], params: XGBoostConfig) -> TrainedModel:
+    """Select features on the training split, then fit, stopping early on the validation split."""
+    train_split, validation_split = splits["train"], splits["validation"]
+    features, dropped = select_features(train_split[list(FEATURE_COLUMNS)])
+    classes = class_order(train_split[LABEL_COLUMN])
+    model = train_model(train_split[features], train_split[LABEL_COLUMN],
+                        validation_split[features], validation_split[LABEL_COLUMN],
+                        classes, params)
+    return TrainedModel(model, classes, features, dropped)

@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from data_repos import DVC, commit_data, dvc, git, init_data_repo, md5_in, run
-from fixtures import ml_csv, mlflow_sandbox
 
 from nids.config import XGBoostConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
 from nids.tracking import lineage, registry
 from nids.training.train import train_model
+from tests.support.builders import ml_csv
+from tests.support.data_repos import DVC, commit_data, dvc, git, init_data_repo, md5_in, run
 
 MODEL_NAME = "test-lineage"
 FINGERPRINT = "f" * 64
@@ -124,15 +124,6 @@ def test_the_project_data_folder_is_tracked_by_dvc_and_ignored_by_git():
     assert git(PROJECT_ROOT, "check-ignore", "data/raw/Monday-WorkingHours.pcap_ISCX.csv")
     assert subprocess.run(["git", "check-ignore", "-q", "data/raw.dvc"],
                           cwd=PROJECT_ROOT).returncode == 1
-
-
-@pytest.fixture(scope="module")
-def mlflow_store(tmp_path_factory: pytest.TempPathFactory):
-    """A throwaway SQLite store for the module (creating one takes seconds); MLflow's global
-    state is restored afterwards."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    with mlflow_sandbox(folder, "test-lineage") as experiment:
-        yield experiment
 
 
 def log_training_run(raw_dir: Path) -> str:

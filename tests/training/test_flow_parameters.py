@@ -8,6 +8,7 @@ from prefect.utilities.callables import parameter_schema
 
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
+from nids.config import load_monitoring_config, load_training_config
 
 
 def schema_of(flow) -> dict:
@@ -22,11 +23,34 @@ def test_every_parameter_is_described_with_a_default(flow) -> None:
         assert "default" in spec, f"{flow.name}.{name} has no default"
 
 
-def test_defaults_come_from_the_config_files() -> None:
-    training = schema_of(training_flow)["properties"]["config"]["default"]
-    assert training["registry"]["model_name"] == "cicids2017-xgboost"
-    monitoring = schema_of(monitoring_flow)["properties"]["config"]["default"]
-    assert monitoring["drift"]["column_overrides"]["destination_port"]["method"] == "psi"
+def form_defaults(schema: dict, spec: dict) -> object:
+    """What the UI's form fills in for a field: its default, else its model's field defaults."""
+    if "default" in spec:
+        return spec["default"]
+    [ref] = [option["$ref"] for option in [spec, *spec.get("anyOf", [])] if "$ref" in option]
+    model = schema["definitions"][ref.rsplit("/", 1)[-1]]
+    return {name: form_defaults(schema, field) for name, field in model["properties"].items()}
+
+
+@pytest.mark.parametrize(("flow", "load"), [(training_flow, load_training_config),
+                                            (monitoring_flow, load_monitoring_config)],
+                         ids=["training", "monitoring"])
+def test_defaults_come_from_the_config_files(flow, load) -> None:
+    """`config` is read from config/*.yaml when a run starts (null in the schema); the form the
+    UI shows for it starts from the models' defaults, which are the YAML files' values."""
+    schema = schema_of(flow)
+    config = schema["properties"]["config"]
+    assert config["default"] is None
+    assert form_defaults(schema, {"anyOf": config["anyOf"]}) == load().model_dump(mode="json")
+
+
+def test_the_forms_show_the_project_settings() -> None:
+    training = schema_of(training_flow)
+    training_form = form_defaults(training, training["properties"]["config"]["anyOf"][0])
+    assert training_form["registry"]["model_name"] == "cicids2017-xgboost"
+    monitoring = schema_of(monitoring_flow)
+    monitoring_form = form_defaults(monitoring, monitoring["properties"]["config"]["anyOf"][0])
+    assert monitoring_form["drift"]["column_overrides"]["destination_port"]["method"] == "psi"
 
 
 @pytest.mark.parametrize(

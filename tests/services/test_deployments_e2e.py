@@ -17,16 +17,13 @@ from uuid import UUID
 
 import pytest
 from mlflow import MlflowClient
-from test_training_flow import small_config
 
-from flows.monitoring import DEFAULT_CONFIG as MONITORING
-from nids.config import MonitoringConfig, TrainingConfig
+from nids.config import TrainingConfig
 from nids.data.generate import generate_dataset
 from nids.data.ingest import load_inputs
 from nids.monitoring import scenario
 from nids.services import WORK_POOL, ServiceUrls, free_ports, probes, running_services
-from nids.services.processes import group_and_descendants, is_alive, process_table
-from nids.services.state import read_state
+from nids.services.processes import is_alive
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -35,16 +32,8 @@ RUN_TIMEOUT = 300.0
 FRIDAY = (scenario.BatchPlan("03-friday", ("Friday",), shifted=True),)
 
 
-def _service_pids(state_dir: Path) -> set[int]:
-    """Every process the services run now, flow runs of the worker included."""
-    state = read_state(state_dir / "services.json")
-    assert state is not None
-    table = process_table()
-    return set().union(*(group_and_descendants(r.pid, table) for r in state.services))
-
-
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUrls]:
+def services(tmp_path_factory: pytest.TempPathFactory, recorded_pids) -> Iterator[ServiceUrls]:
     """Both servers and a worker with prefect.yaml deployed; nothing runs afterwards."""
     state_dir = tmp_path_factory.mktemp("state")
     ports = free_ports(2)
@@ -53,7 +42,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceUrls]:
         try:
             yield urls
         finally:
-            pids = _service_pids(state_dir)
+            pids = recorded_pids(state_dir)
     assert not [pid for pid in pids if is_alive(pid)]
     assert all(probes.port_is_free("127.0.0.1", port) for port in ports)
 
@@ -69,23 +58,12 @@ def prefect(services: ServiceUrls):
         yield client
 
 
-def training_config(folder: Path) -> TrainingConfig:
+def training_config(folder: Path, small_training_config) -> TrainingConfig:
     """20,000 generated rows, 60 trees, everything under `folder`, a model of its own."""
-    config = small_config(folder, n_estimators=60)
-    config.registry.model_name = MODEL
+    config = small_training_config(folder, MODEL, n_estimators=60)
     # One thread: with two, XGBoost's OpenMP threads spin at barriers whenever other
     # processes share the cores, and training takes ten times longer.
     config.model.n_jobs = 1
-    return config
-
-
-def monitoring_config(folder: Path, retraining: TrainingConfig) -> MonitoringConfig:
-    config = MONITORING.model_copy(deep=True)
-    config.model_name = MODEL
-    config.incoming_dir = str(folder / "incoming")
-    config.reports_dir = str(folder / "reports")
-    config.retrain.cooldown_hours = 0
-    config.retrain.training_config = retraining
     return config
 
 
@@ -129,13 +107,13 @@ def test_prefect_yaml_is_deployed_with_its_schedules(prefect) -> None:
 
 
 def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_deployment(
-    prefect, services: ServiceUrls, tmp_path: Path
+    prefect, services: ServiceUrls, tmp_path: Path, small_training_config, small_monitoring_config
 ) -> None:
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.client.schemas.sorting import FlowRunSort
 
     registry = MlflowClient(tracking_uri=services.mlflow)
-    training = training_config(tmp_path)
+    training = training_config(tmp_path, small_training_config)
     first = training.model_copy(deep=True)
     first.data.days = ["Monday", "Tuesday", "Wednesday"]
 
@@ -148,7 +126,7 @@ def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_d
     assert champion.version == "1" and champion.tags["reason"] == "e2e"
     assert champion.tags["prefect_flow_run_id"] == str(run.id)
 
-    config = monitoring_config(tmp_path, training)
+    config = small_monitoring_config(tmp_path, training)
     monitoring = wait_final(prefect, start(
         "monitoring/monitoring", {"config": config.model_dump(mode="json"), "batch": str(batch)}))
     assert monitoring.state.is_completed(), monitoring.state

@@ -1,12 +1,17 @@
-"""Training: class weights, class encoding, and a model that learns a separable problem."""
+"""Training: class weights, class encoding, a model that learns a separable problem, and
+training on the splits (feature selection, class order, one scoring bundle)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nids.config import XGBoostConfig
-from nids.training.evaluate import evaluate, predicted_classes
-from nids.training.train import class_weights, encode, predict_proba, train_model
+from nids.config import LabelGrouping, XGBoostConfig
+from nids.data.schema import LABEL_COLUMN
+from nids.tracking.registry import predict_classes
+from nids.training.evaluate import evaluate
+from nids.training.splits import build_splits
+from nids.training.train import TrainedModel, class_weights, encode, train_model, train_on_splits
+from tests.support.builders import flow_frame
 
 SMALL_MODEL = XGBoostConfig(n_estimators=30, max_depth=3, learning_rate=0.3, n_jobs=1,
                             early_stopping_rounds=5)
@@ -24,6 +29,12 @@ def blobs(classes: list[str], per_class: int, seed: int) -> tuple[pd.DataFrame, 
         "noise": rng.normal(0, 1, len(labels)),
     }, dtype=np.float32)
     return frame, pd.Series(labels)
+
+
+def predicted(model, order: list[str], features: pd.DataFrame) -> np.ndarray:
+    """The most probable class of each row, as the flows score."""
+    bundle = TrainedModel(model, order, list(features.columns), {}).bundle
+    return predict_classes(bundle, features)[0]
 
 
 @pytest.mark.parametrize(
@@ -61,10 +72,10 @@ def test_model_learns_a_separable_three_class_problem():
     validation_x, validation_y = blobs(order, 20, seed=1)
     test_x, test_y = blobs(order, 50, seed=2)
     model = train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
-    probabilities = predict_proba(model, test_x)
+    probabilities = model.predict_proba(test_x)
     assert probabilities.shape == (150, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
-    result = evaluate(test_y, predicted_classes(probabilities, order))
+    result = evaluate(test_y, predicted(model, order, test_x))
     assert result.macro_f1 > 0.9
 
 
@@ -73,9 +84,9 @@ def test_two_classes_train_a_binary_model_with_two_probability_columns():
     train_x, train_y = blobs(order, 50, seed=0)
     validation_x, validation_y = blobs(order, 10, seed=1)
     model = train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
-    probabilities = predict_proba(model, validation_x)
+    probabilities = model.predict_proba(validation_x)
     assert probabilities.shape == (20, 2)
-    assert (predicted_classes(probabilities, order) == validation_y.to_numpy()).mean() > 0.9
+    assert (predicted(model, order, validation_x) == validation_y.to_numpy()).mean() > 0.9
 
 
 def test_training_is_deterministic_by_seed():
@@ -84,5 +95,20 @@ def test_training_is_deterministic_by_seed():
     validation_x, validation_y = blobs(order, 10, seed=1)
     runs = [train_model(train_x, train_y, validation_x, validation_y, order, SMALL_MODEL)
             for _ in range(2)]
-    np.testing.assert_array_equal(predict_proba(runs[0], validation_x),
-                                  predict_proba(runs[1], validation_x))
+    np.testing.assert_array_equal(runs[0].predict_proba(validation_x),
+                                  runs[1].predict_proba(validation_x))
+
+
+def test_training_on_splits_selects_features_orders_classes_and_bundles_once():
+    frame = flow_frame(["PortScan"] * 60 + ["BENIGN"] * 90, seed=3)
+    frame["flow_duration"] = 7.0                       # constant: dropped
+    frame["flow_bytes_s"] = frame["total_fwd_packets"]  # a copy: dropped
+    splits = build_splits(frame, LabelGrouping.LABELS, 0.2, 0.2, None, seed=0)
+    trained = train_on_splits(splits, SMALL_MODEL)
+    assert trained.classes == ["BENIGN", "PortScan"]   # the canonical order, not the rows'
+    assert trained.dropped == {"flow_duration": "constant in the training data",
+                               "flow_bytes_s": "duplicate of total_fwd_packets"}
+    assert "flow_duration" not in trained.features and LABEL_COLUMN not in trained.features
+    assert trained.bundle is trained.bundle and trained.bundle.features == trained.features
+    names, _ = predict_classes(trained.bundle, splits["test"])
+    assert set(names) <= {"BENIGN", "PortScan"}

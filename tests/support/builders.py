@@ -1,17 +1,15 @@
 """Builders of small synthetic CICIDS2017 inputs shared by the tests (no I/O, no randomness
-unless a seed is given). Pytest fixtures in the test modules wrap them."""
+unless a seed is given). Plain functions, not fixtures: parametrize lists call them when tests
+are collected."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 
 IDENTIFIERS = ("192.168.10.5-104.16.207.165-54865-443-6", "192.168.10.5", "54865",
                "104.16.207.165")
@@ -74,8 +72,6 @@ def unlabelled_csv(rows: int) -> bytes:
 def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.DataFrame:
     """A frame as `ingest.load_inputs` returns it over several days: `flow_frame` rows with
     categorical `label`, `source_file` and `day`."""
-    from nids.data.schema import LABELS
-
     frames = [
         flow_frame(labels, seed + i, f"{day}-WorkingHours.pcap_ISCX.csv").assign(day=day)
         for i, (day, labels) in enumerate(labels_by_day.items())
@@ -87,24 +83,6 @@ def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.Dat
     return frame
 
 
-@contextmanager
-def mlflow_sandbox(folder: Path, experiment: str) -> Iterator[str]:
-    """A throwaway SQLite MLflow store in `folder`; MLflow's global state is restored after.
-    Yields the experiment id."""
-    import mlflow
-    import mlflow.tracking._model_registry.utils as registry_uri_state
-    import mlflow.tracking._tracking_service.utils as tracking_uri_state
-    import mlflow.tracking.fluent as fluent_state
-
-    from nids.tracking import registry
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
-        patch.setattr(tracking_uri_state, "_tracking_uri", None)
-        patch.setattr(registry_uri_state, "_registry_uri", None)
-        patch.setattr(fluent_state, "_active_experiment_id", None)
-        yield registry.configure_tracking(experiment)
-        while mlflow.active_run():
-            mlflow.end_run()
+def features_of(frame: pd.DataFrame) -> np.ndarray:
+    """The feature columns of a parsed frame as float64, to compare with `expected_features`."""
+    return frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)

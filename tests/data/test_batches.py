@@ -5,16 +5,19 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import csv_bytes, expected_features, flow_frame, ml_csv, unlabelled_csv
+from tests.support.builders import (
+    csv_bytes,
+    expected_features,
+    features_of,
+    flow_frame,
+    ml_csv,
+    unlabelled_csv,
+)
 
 from nids.data import batches
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 
 THREE_LABELS = ["BENIGN", "DDoS", "PortScan"]
-
-
-def features_of(frame):
-    return frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)
 
 
 # --- which batches are pending ----------------------------------------------------------

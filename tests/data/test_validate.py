@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import flow_frame
+from tests.support.builders import flow_frame
 
 from nids.data.schema import FEATURE_COLUMNS
 from nids.data.validate import quality_table, raise_on_problems, validate_frame

@@ -3,11 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import days_frame
 
+from nids.config import MonitoringConfig, TrainingConfig
 from nids.data import batches
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
+from nids.data.sources import InputSelection
 from nids.monitoring import scenario
+from tests.support.builders import days_frame
 
 LABELS_BY_DAY = {
     "Monday": ["BENIGN"] * 4,
@@ -152,3 +154,35 @@ def test_land_day_files_is_idempotent_and_adds_later_days(raw_files, tmp_path):
     friday = scenario.land_day_files(raw_files, ("Friday",), folder)
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in first + friday)
     assert len(first) == 3 and len(friday) == 2
+
+
+# --- the tour's set-up -----------------------------------------------------------------------
+
+def test_start_tour_empties_its_folder_and_lands_the_reference_days(raw_files, tmp_path):
+    folder = tmp_path / "scenario"
+    (folder / "incoming").mkdir(parents=True)
+    (folder / "incoming" / "stale.csv").write_text("from the last tour")
+    raw = scenario.start_tour(folder, InputSelection(raw_files, generated=False), "data/raw")
+    assert raw == folder / "raw"
+    assert sorted(p.name for p in folder.iterdir()) == ["raw"]
+    assert sorted(p.name for p in raw.iterdir()) == sorted(p.name for p in raw_files[:3])
+
+
+def test_start_tour_without_day_files_says_where_to_put_them(tmp_path):
+    source = InputSelection([tmp_path / "MachineLearningCSV.zip"], generated=False)
+    with pytest.raises(ValueError, match=r"per-day CICIDS2017 CSVs .* in data/raw; extract"):
+        scenario.start_tour(tmp_path / "scenario", source, "data/raw")
+
+
+def test_the_tour_trains_and_monitors_a_model_of_its_own(tmp_path):
+    project = TrainingConfig()
+    training = scenario.tour_training(project, tmp_path / "raw", generated=True,
+                                      model_name="tour-model")
+    assert training.data.raw_dir == str(tmp_path / "raw")
+    assert not training.data.verify_checksums
+    assert training.registry.model_name == "tour-model"
+    assert project == TrainingConfig()  # the project's settings are left alone
+    monitoring = scenario.tour_monitoring(MonitoringConfig(), training)
+    assert monitoring.model_name == "tour-model"
+    assert monitoring.retrain.cooldown_hours == 0
+    assert monitoring.retrain.training_config == training

@@ -8,15 +8,14 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.settings import (
     PREFECT_API_URL,
-    PREFECT_HOME,
-    PREFECT_SERVER_ANALYTICS_ENABLED,
     temporary_settings,
 )
 from prefect.states import Completed, Failed
-from prefect.testing.utilities import prefect_test_harness
 
+from nids.config import RetrainConfig, TrainingConfig
 from nids.monitoring import retrain
-from nids.monitoring.retrain import RetrainStart, TrainingActivity
+from nids.monitoring.outcomes import RetrainOutcome
+from nids.monitoring.retrain import RetrainGate, RetrainStart, TrainingActivity
 
 NOW = datetime(2026, 11, 22, 18, 0, tzinfo=UTC)
 DEPLOYMENT = "training/training"
@@ -83,14 +82,43 @@ def test_without_a_server_training_runs_here_with_its_parameters(no_server):
     started = retrain.start_training(parameters, DEPLOYMENT, timeout_seconds=60,
                                      run_locally=recording(calls, Completed()))
     assert calls == [parameters | {"return_state": True}]
-    assert started == RetrainStart("subflow", "training", "Completed")
+    assert started == RetrainStart("subflow", "training", "Completed", completed=True)
 
 
 def test_a_failed_training_subflow_is_reported_not_raised(no_server, caplog):
     started = retrain.start_training({"reason": "drift"}, DEPLOYMENT, timeout_seconds=60,
                                      run_locally=recording([], Failed(message="refused")))
-    assert started == RetrainStart("subflow", "training", "Failed")
+    assert started == RetrainStart("subflow", "training", "Failed", completed=False)
     assert "refused" in caplog.text
+
+
+def test_retraining_disabled_in_the_config_closes_the_gate():
+    gate = retrain.current_gate(RetrainConfig(enabled=False))
+    assert gate == RetrainGate(False, "retraining is disabled in config/monitoring.yaml")
+
+
+def test_a_closed_gate_starts_nothing_and_says_why():
+    calls = []
+    outcome = retrain.retrain_if_allowed(RetrainGate(False, "within the cooldown of 24 h"),
+                                         "drift in a.csv", RetrainConfig(),
+                                         run_locally=recording(calls, Completed()))
+    assert calls == []
+    assert outcome == RetrainOutcome(started=False, why="within the cooldown of 24 h")
+
+
+@pytest.mark.parametrize(("state", "completed"), [(Completed(), True), (Failed(), False)])
+def test_an_open_gate_trains_with_the_reason_and_the_training_config(no_server, state,
+                                                                     completed):
+    calls = []
+    config = RetrainConfig(training_config=TrainingConfig())
+    outcome = retrain.retrain_if_allowed(RetrainGate(True, "none within the cooldown"),
+                                         "drift in a.csv", config,
+                                         run_locally=recording(calls, state))
+    assert calls == [{"reason": "drift in a.csv", "return_state": True,
+                      "config": TrainingConfig().model_dump(mode="json")}]
+    assert outcome.started and outcome.completed is completed
+    assert (outcome.mode, outcome.flow_run, outcome.reason) == (
+        "subflow", "training", "drift in a.csv")
 
 
 # --- against a real Prefect API ------------------------------------------------------------
@@ -104,18 +132,6 @@ def tiny_training(reason: str) -> tuple[str, TrainingActivity]:
 @flow(name="monitoring")
 def tiny_monitoring() -> None:
     """Another flow: its runs are not training runs."""
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory):
-    """A temporary Prefect server with its own database (Prefect's test harness), and Prefect's
-    home in a temporary folder, so no run reaches ~/.prefect or the project's .state/prefect.
-    The home has to be set through Prefect's settings: they were read from the environment
-    when prefect was imported, so a changed PREFECT_HOME variable would not be seen."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    with temporary_settings(updates={PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        with prefect_test_harness(server_startup_timeout=90):  # slow on a busy machine
-            yield PREFECT_API_URL.value()
 
 
 @pytest.mark.services

@@ -8,20 +8,12 @@ from pathlib import Path
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 
-from flows.training import DEFAULT_CONFIG, training_flow
-from nids.config import TrainingConfig
+from flows.training import training_flow
 from nids.tracking import registry
 
 pytestmark = pytest.mark.slow
 MODEL = "e2e-training"
-
-
-@pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
 
 
 @pytest.fixture
@@ -30,32 +22,17 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def small_config(folder: Path, **model) -> TrainingConfig:
-    """The project's config on 20,000 generated rows, everything written under `folder`."""
-    config = DEFAULT_CONFIG.model_copy(deep=True)
-    config.data.raw_dir = str(folder / "raw")
-    config.data.generated_dir = str(folder / "generated")
-    config.data.interim_dir = str(folder / "interim")
-    config.data.processed_dir = str(folder / "processed")
-    config.data.generated_rows = 20_000
-    config.features.reference_rows = 2_000
-    config.model.n_estimators = model.get("n_estimators", 60)
-    config.registry.model_name = MODEL
-    config.registry.quality_floor = model.get("quality_floor", 0.3)
-    config.metrics_file = str(folder / "metrics.json")
-    return config
-
-
 def champion_version() -> str:
     return str(MlflowClient().get_model_version_by_alias(MODEL, "champion").version)
 
 
-def test_training_registers_a_champion_with_lineage(prefect_api, store: Path) -> None:
-    config = small_config(store)
+def test_training_registers_a_champion_with_lineage(prefect_api, store: Path,
+                                                    small_training_config) -> None:
+    config = small_training_config(store, MODEL)
     result = training_flow(config=config, reason="e2e")
 
-    assert result["alias"] == "champion" and str(result["version"]) == "1"
-    assert result["accuracy"] > 0.9 and result["macro_f1"] > 0.5
+    assert result.alias == "champion" and str(result.version) == "1"
+    assert result.accuracy > 0.9 and result.macro_f1 > 0.5
     version = MlflowClient().get_model_version(MODEL, "1")
     assert {"data_fingerprint", "git_commit", "prefect_flow_run_id", "training_run_id"} <= set(
         version.tags
@@ -72,16 +49,19 @@ def test_training_registers_a_champion_with_lineage(prefect_api, store: Path) ->
     assert len(list((store / "processed").glob("*/train.parquet"))) == 1
 
 
-def test_weaker_model_becomes_challenger_and_floor_refuses(prefect_api, store: Path) -> None:
-    training_flow(config=small_config(store), reason="first")
-    weaker = training_flow(config=small_config(store, n_estimators=1, quality_floor=0.0),
-                           reason="weaker")
-    assert weaker["alias"] == "challenger"
+def test_weaker_model_becomes_challenger_and_floor_refuses(prefect_api, store: Path,
+                                                           small_training_config) -> None:
+    training_flow(config=small_training_config(store, MODEL), reason="first")
+    weaker = training_flow(
+        config=small_training_config(store, MODEL, n_estimators=1, quality_floor=0.0),
+        reason="weaker")
+    assert weaker.alias == "challenger"
     assert champion_version() == "1"
     assert str(MlflowClient().get_model_version_by_alias(MODEL, "challenger").version) == "2"
 
     with pytest.raises(ValueError, match="quality floor"):
-        training_flow(config=small_config(store, quality_floor=0.999), reason="refused")
+        training_flow(config=small_training_config(store, MODEL, quality_floor=0.999),
+                      reason="refused")
     assert champion_version() == "1"
     assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 2
     mlflow.set_tracking_uri(registry.tracking_uri())

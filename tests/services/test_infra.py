@@ -2,20 +2,18 @@
 
 import configparser
 import copy
-import importlib.util
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from nids.paths import PROJECT_ROOT as REPO_ROOT
+
 COMPOSE = REPO_ROOT / "docker" / "docker-compose.yml"
 SCHEMA = REPO_ROOT / "docker" / "compose-spec.schema.json"
 ENV_EXAMPLE = REPO_ROOT / "docker" / ".env.example"
@@ -24,24 +22,13 @@ CHECK_INFRA = REPO_ROOT / "scripts" / "check_infra.sh"
 MISSING_LINTER_STATUS = 3  # scripts/check_infra.sh: nothing failed, but a linter is not installed
 
 
-def load_script(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_compose = load_script(CHECK_COMPOSE)
-healthcheck = load_script(REPO_ROOT / "docker" / "healthcheck.py")
-
-
 @pytest.fixture(scope="module")
-def compose() -> dict:
+def compose(check_compose) -> dict:
     return check_compose.load_yaml(COMPOSE)
 
 
 @pytest.fixture(scope="module")
-def schema() -> dict:
+def schema(check_compose) -> dict:
     return check_compose.load_schema(SCHEMA)
 
 
@@ -51,7 +38,7 @@ def run_check_compose(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_compose_file_matches_the_compose_spec_schema(compose, schema):
+def test_compose_file_matches_the_compose_spec_schema(compose, schema, check_compose):
     assert check_compose.schema_errors(compose, schema) == []
 
 
@@ -109,7 +96,8 @@ BROKEN_COPIES = [
 
 
 @pytest.mark.parametrize(("mutate", "expected"), BROKEN_COPIES)
-def test_broken_copy_fails_with_a_message_naming_the_place(tmp_path, compose, mutate, expected):
+def test_broken_copy_fails_with_a_message_naming_the_place(tmp_path, compose, mutate, expected,
+                                                           check_compose):
     broken = copy.deepcopy(compose)
     mutate(broken)
     path = tmp_path / "docker-compose.yml"
@@ -143,7 +131,7 @@ def test_check_compose_names_an_unreadable_file(tmp_path):
     assert f"{path}: cannot read YAML" in result.stderr
 
 
-def test_every_published_port_binds_to_localhost_by_default(compose):
+def test_every_published_port_binds_to_localhost_by_default(compose, check_compose):
     published = [
         (name, port)
         for name, service in compose["services"].items()
@@ -169,7 +157,7 @@ def test_every_published_port_binds_to_localhost_by_default(compose):
         {"target": 4200},
     ],
 )
-def test_port_rule_rejects_ports_open_to_every_interface(port):
+def test_port_rule_rejects_ports_open_to_every_interface(port, check_compose):
     document = {"services": {"web": {"ports": [port]}}}
     assert len(check_compose.port_binding_errors(document)) == 1
 
@@ -183,11 +171,11 @@ def test_port_rule_rejects_ports_open_to_every_interface(port):
         {"target": 4200, "published": "4200", "host_ip": "127.0.0.1"},
     ],
 )
-def test_port_rule_accepts_loopback_ports(port):
+def test_port_rule_accepts_loopback_ports(port, check_compose):
     assert check_compose.port_binding_errors({"services": {"web": {"ports": [port]}}}) == []
 
 
-def test_every_service_has_a_healthcheck(compose):
+def test_every_service_has_a_healthcheck(compose, check_compose):
     for name, service in compose["services"].items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         assert not service["healthcheck"].get("disable"), f"{name} disables its healthcheck"
@@ -203,7 +191,7 @@ def test_services_start_after_their_dependencies_are_healthy(compose):
     assert conditions and set(conditions) == {"service_healthy"}
 
 
-def test_healthcheck_rule_rejects_a_service_without_one():
+def test_healthcheck_rule_rejects_a_service_without_one(check_compose):
     document = {"services": {"web": {"image": "x", "depends_on": ["db"]}}}
     assert check_compose.healthcheck_errors(document) == [
         "services.web: no healthcheck with a test command",
@@ -211,14 +199,14 @@ def test_healthcheck_rule_rejects_a_service_without_one():
     ]
 
 
-def test_env_example_defines_every_variable_the_compose_file_needs(compose):
+def test_env_example_defines_every_variable_the_compose_file_needs(compose, check_compose):
     required = check_compose.required_variables(compose)
     defined = check_compose.read_env_file(ENV_EXAMPLE)
     assert "POSTGRES_PASSWORD" in required
     assert sorted(name for name in required if not defined.get(name)) == []
 
 
-def test_env_example_rule_names_the_missing_variable(tmp_path, compose):
+def test_env_example_rule_names_the_missing_variable(tmp_path, compose, check_compose):
     env_example = tmp_path / ".env.example"
     env_example.write_text("POSTGRES_PASSWORD=x\nPREFECT_DB_PASSWORD=\n# MLFLOW_DB_PASSWORD=x\n")
     assert check_compose.env_example_errors(compose, env_example) == [
@@ -241,7 +229,7 @@ def test_env_example_rule_names_the_missing_variable(tmp_path, compose):
         ("${A:?set A}", {"A": "a"}, "a"),
     ],
 )
-def test_interpolation_follows_compose(text, env, expected):
+def test_interpolation_follows_compose(text, env, expected, check_compose):
     assert check_compose.interpolate(text, env) == expected
 
 
@@ -253,12 +241,12 @@ def test_interpolation_follows_compose(text, env, expected):
         ("${1A}", "invalid variable name"),
     ],
 )
-def test_interpolation_errors_say_what_is_wrong(text, message):
+def test_interpolation_errors_say_what_is_wrong(text, message, check_compose):
     with pytest.raises(ValueError, match=message.replace("$", r"\$").replace("{", r"\{")):
         check_compose.interpolate(text, {})
 
 
-def test_required_variables_skip_those_with_defaults():
+def test_required_variables_skip_those_with_defaults(check_compose):
     document = {"x": ["$A", "${B:-1}", "${C:?m}", "$${D}", "${E:+on}"]}
     assert check_compose.required_variables(document) == {"A", "C"}
 
@@ -282,7 +270,7 @@ def status_server():
     server.server_close()
 
 
-def test_healthcheck_probe_passes_only_on_2xx(status_server):
+def test_healthcheck_probe_passes_only_on_2xx(status_server, healthcheck):
     assert healthcheck.probe(f"{status_server}/health") is None
     assert "503" in healthcheck.probe(f"{status_server}/other")
     assert healthcheck.main(["healthcheck.py", f"{status_server}/other"]) == 1

@@ -5,9 +5,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from fixtures import (
+from tests.support.builders import (
     csv_bytes,
     expected_features,
+    features_of,
     feature_cells,
     ml_csv,
     ml_row,
@@ -25,10 +26,12 @@ from nids.data.schema import (
 THREE_LABELS = ["BENIGN", "DDoS", "PortScan"]
 ML_HEADER = MACHINE_LEARNING_HEADER
 COLUMN = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
-
-
-def features_of(frame):
-    return frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)
+# Each official variant's header and its data-line builder.
+BOTH_VARIANTS = pytest.mark.parametrize(
+    ("header", "row"),
+    [(ML_HEADER, ml_row), (TRAFFIC_LABELLING_HEADER, traffic_row)],
+    ids=["machine-learning", "traffic-labelling"],
+)
 
 
 def assert_parses_to_three_rows(data: bytes) -> None:
@@ -111,11 +114,7 @@ def test_minus_one_sentinels_are_loaded_as_they_are():
                          "flow_duration"]].tolist() == [-1, -1, -1]
 
 
-@pytest.mark.parametrize(
-    ("header", "row"),
-    [(ML_HEADER, ml_row), (TRAFFIC_LABELLING_HEADER, traffic_row)],
-    ids=["machine-learning", "traffic-labelling"],
-)
+@BOTH_VARIANTS
 def test_blank_all_comma_lines_are_dropped(header, row):
     blank = "," * (len(header) - 1)
     lines = [row("BENIGN", feature_cells(0)), blank, blank,
@@ -133,11 +132,7 @@ WEB_ATTACK_SPELLINGS = {
 
 
 @pytest.mark.parametrize("spelling", WEB_ATTACK_SPELLINGS.values(), ids=WEB_ATTACK_SPELLINGS)
-@pytest.mark.parametrize(
-    ("header", "row"),
-    [(ML_HEADER, ml_row), (TRAFFIC_LABELLING_HEADER, traffic_row)],
-    ids=["machine-learning", "traffic-labelling"],
-)
+@BOTH_VARIANTS
 def test_web_attack_label_spellings_map_to_the_canonical_label(spelling, header, row):
     attacks = ["Brute Force", "XSS", "Sql Injection"]
     lines = [row("BENIGN").encode()] + [

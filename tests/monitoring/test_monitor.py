@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS
-from nids.monitoring import frames as monitor
+from nids.monitoring import frames
 
 # in canonical order: destination_port < flow_duration < flow_bytes_s < init_win_bytes_forward
 FEATURES = ["destination_port", "flow_duration", "flow_bytes_s", "init_win_bytes_forward"]
@@ -30,7 +30,7 @@ def batch():
 
 
 def test_current_frame_is_cleaned_features_prediction_and_label(batch):
-    frame = monitor.current_frame(batch, np.array(["BENIGN", "PortScan"]), FEATURES)
+    frame = frames.current_frame(batch, np.array(["BENIGN", "PortScan"]), FEATURES)
     assert list(frame.columns) == [*FEATURES, "prediction", LABEL_COLUMN]
     assert (frame[FEATURES].dtypes == np.float32).all()
     np.testing.assert_array_equal(frame["flow_duration"], [np.nan, 12])
@@ -42,7 +42,7 @@ def test_current_frame_is_cleaned_features_prediction_and_label(batch):
 
 
 def test_current_frame_of_unlabelled_traffic_has_no_label(batch):
-    frame = monitor.current_frame(batch.drop(columns=LABEL_COLUMN), np.array(["DDoS"] * 2),
+    frame = frames.current_frame(batch.drop(columns=LABEL_COLUMN), np.array(["DDoS"] * 2),
                                   FEATURES)
     assert list(frame.columns) == [*FEATURES, "prediction"]
 
@@ -58,7 +58,7 @@ def reference(batch):
 
 def test_reference_frame_restricted_to_features_prediction_and_label(reference):
     before = reference.copy()
-    frame = monitor.reference_frame(reference, FEATURES)
+    frame = frames.reference_frame(reference, FEATURES)
     assert list(frame.columns) == [*FEATURES, "prediction", LABEL_COLUMN]
     np.testing.assert_array_equal(frame["flow_duration"], [np.nan, 12])
     np.testing.assert_array_equal(frame["flow_bytes_s"], [np.nan, 5])
@@ -74,7 +74,7 @@ def test_reference_frame_restricted_to_features_prediction_and_label(reference):
 )
 def test_reference_frame_names_the_missing_columns(reference, dropped):
     with pytest.raises(ValueError, match=re.escape(f"lacks columns {dropped}")):
-        monitor.reference_frame(reference.drop(columns=dropped), FEATURES)
+        frames.reference_frame(reference.drop(columns=dropped), FEATURES)
 
 
 @pytest.mark.parametrize(
@@ -88,4 +88,4 @@ def test_reference_frame_names_the_missing_columns(reference, dropped):
     ],
 )
 def test_drift_features_follow_the_canonical_column_order(features, expected):
-    assert monitor.drift_features(features) == expected
+    assert frames.drift_features(features) == expected

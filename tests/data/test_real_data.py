@@ -9,9 +9,9 @@ from nids.data import ingest
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
 from nids.data.validate import validate_frame
 from nids.paths import PROJECT_ROOT
-from nids.training import features as featurize
-from nids.training.evaluate import evaluate, predicted_classes
-from nids.training.train import predict_proba, train_model
+from nids.training.evaluate import evaluate_model
+from nids.training.splits import build_splits
+from nids.training.train import train_on_splits
 
 SHARED = PROJECT_ROOT.parent / "shared" / "cicids2017"
 pytestmark = pytest.mark.skipif(
@@ -84,14 +84,9 @@ def test_model_trained_on_the_sample_scores_as_published(loaded):
     config = load_training_config()
     frame, _ = loaded[SAMPLE]
     f = config.features
-    splits = featurize.build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                                    f.max_rows_per_class, f.seed)
-    features, _ = featurize.select_features(splits["train"][list(FEATURE_COLUMNS)])
-    order = featurize.class_order(splits["train"][LABEL_COLUMN])
-    train, validation, test = splits["train"], splits["validation"], splits["test"]
-    model = train_model(train[features], train[LABEL_COLUMN], validation[features],
-                        validation[LABEL_COLUMN], order, config.model)
-    predicted = predicted_classes(predict_proba(model, test[features]), order)
-    result = evaluate(test[LABEL_COLUMN], predicted)
+    splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
+                          f.max_rows_per_class, f.seed)
+    trained = train_on_splits(splits, config.model)
+    result = evaluate_model(trained.bundle, splits["test"])
     assert result.accuracy >= 0.99
     assert result.weighted_f1 >= 0.99

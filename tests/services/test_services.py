@@ -254,13 +254,6 @@ def test_wait_until_names_the_log_when_the_process_died(tmp_path: Path) -> None:
 # --- real servers ---------------------------------------------------------------------------
 
 
-def _recorded_pids(state_dir: Path) -> set[int]:
-    state = read_state(state_dir / "services.json")
-    assert state is not None
-    table = process_table()
-    return set().union(*(group_and_descendants(r.pid, table) for r in state.services))
-
-
 def _profiles_snapshot() -> float | None:
     profiles = Path.home() / ".prefect" / "profiles.toml"
     return profiles.stat().st_mtime if profiles.exists() else None
@@ -269,7 +262,7 @@ def _profiles_snapshot() -> float | None:
 @pytest.mark.slow
 @pytest.mark.services
 def test_running_services_start_everything_and_stop_it_when_the_body_fails(
-    tmp_path: Path, service_ports: tuple[int, int]
+    tmp_path: Path, service_ports: tuple[int, int], recorded_pids
 ) -> None:
     profiles_before = _profiles_snapshot()
     pids: set[int] = set()
@@ -280,7 +273,7 @@ def test_running_services_start_everything_and_stop_it_when_the_body_fails(
             assert http_status(urls.prefect_ui) == 200
             assert work_pool_exists(urls.prefect_api, WORK_POOL)
             assert online_workers(urls.prefect_api, WORK_POOL)
-            pids = _recorded_pids(tmp_path)
+            pids = recorded_pids(tmp_path)
             assert len(pids) >= 4  # two servers, uvicorn under MLflow, the worker
             1 / 0  # noqa: B018 - the body fails; everything must stop anyway
     assert not [pid for pid in pids if is_alive(pid)]

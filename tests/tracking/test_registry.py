@@ -1,10 +1,9 @@
-"""Registry: the promotion decision, and an MLflow round trip on a throwaway SQLite store."""
+"""Registry: an MLflow round trip on a throwaway SQLite store."""
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import mlflow_sandbox
 
 from nids.config import XGBoostConfig
 from nids.io import temporary_parquet
@@ -15,24 +14,6 @@ from nids.training.train import train_model
 MODEL_NAME = "test-nids"
 CLASSES = ["BENIGN", "DDoS", "PortScan"]
 FEATURES = ["flow_duration", "flow_bytes_s"]
-
-
-@pytest.mark.parametrize(
-    ("score", "champion_score", "alias", "reason"),
-    [
-        (0.40, None, None, "macro_f1 0.4000 is below the quality floor 0.5000"),
-        (0.40, 0.30, None, "below the quality floor"),  # better, but still below the floor
-        (0.50, None, "champion", "first model: macro_f1 0.5000"),  # the floor itself passes
-        (0.90, None, "champion", "first model"),
-        (0.91, 0.90, "champion", "macro_f1 0.9100 beats champion 0.9000"),
-        (0.90, 0.90, "challenger", "macro_f1 0.9000 does not beat champion 0.9000"),
-        (0.80, 0.90, "challenger", "does not beat champion"),
-    ],
-)
-def test_decide_promotion(score, champion_score, alias, reason):
-    promotion = registry.decide_promotion(score, champion_score, "macro_f1", floor=0.5)
-    assert promotion.alias == alias
-    assert reason in promotion.reason
 
 
 def test_tracking_uri_defaults_to_the_project_store(monkeypatch):
@@ -50,15 +31,6 @@ def test_temporary_parquet_round_trip_and_clean_up():
 
 
 @pytest.fixture(scope="module")
-def mlflow_store(tmp_path_factory):
-    """A throwaway SQLite store and artifact folder for this module (creating one takes
-    seconds); MLflow's global state is restored afterwards. Yields the experiment id."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    with mlflow_sandbox(folder, "test-training") as experiment:
-        yield (experiment, folder)
-
-
-@pytest.fixture(scope="module")
 def tiny_model():
     rng = np.random.default_rng(0)
     labels = np.repeat(CLASSES, 30)
@@ -71,11 +43,11 @@ def tiny_model():
 
 
 def test_configure_tracking_puts_artifacts_in_the_artifacts_folder(mlflow_store):
-    experiment_id, folder = mlflow_store
-    experiment = mlflow.get_experiment(experiment_id)
-    assert experiment.name == "test-training"
-    assert experiment.artifact_location == (folder / "mlartifacts").as_uri()
-    assert registry.configure_tracking("test-training") == experiment_id  # found, not new
+    experiment = mlflow.get_experiment(mlflow_store.experiment_id)
+    assert experiment.name == mlflow_store.experiment
+    assert experiment.artifact_location == (mlflow_store.folder / "mlartifacts").as_uri()
+    # found, not new
+    assert registry.configure_tracking(mlflow_store.experiment) == mlflow_store.experiment_id
 
 
 def test_log_register_alias_and_load_the_champion(mlflow_store, tiny_model, tmp_path):

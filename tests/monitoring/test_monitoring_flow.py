@@ -8,28 +8,24 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
-from test_training_flow import MODEL, small_config
 
-from flows.monitoring import DEFAULT_CONFIG as MONITORING
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
-from nids.config import MonitoringConfig
 from nids.data.generate import generate_dataset
 from nids.data.ingest import load_inputs
 from nids.monitoring import scenario
 
 pytestmark = pytest.mark.slow
+MODEL = "e2e-monitoring"
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory):
+def workspace(prefect_api, small_training_config, tmp_path_factory: pytest.TempPathFactory):
     """A champion trained on Monday-Wednesday, and three batches of new traffic."""
     folder = tmp_path_factory.mktemp("monitoring")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-    with prefect_test_harness(server_startup_timeout=90):
-        training = small_config(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        training = small_training_config(folder, MODEL)
         first = training.model_copy(deep=True)
         first.data.days = ["Monday", "Tuesday", "Wednesday"]
         training_flow(config=first, reason="first model")
@@ -37,17 +33,6 @@ def workspace(tmp_path_factory: pytest.TempPathFactory):
         frame = load_inputs(traffic, folder / "interim", verify=False).frame
         batches = scenario.write_batches(frame, folder / "batches", 3_000, seed=5)
         yield folder, training, {p.stem: p for p in batches}
-    patch.undo()
-
-
-def monitoring_config(folder: Path, training, cooldown_hours: float = 0) -> MonitoringConfig:
-    config = MONITORING.model_copy(deep=True)
-    config.model_name = MODEL
-    config.incoming_dir = str(folder / "incoming")
-    config.reports_dir = str(folder / "reports")
-    config.retrain.cooldown_hours = cooldown_hours
-    config.retrain.training_config = training
-    return config
 
 
 def versions() -> list[str]:
@@ -60,35 +45,39 @@ def arrive(batch: Path, folder: Path) -> Path:
     return Path(shutil.copy(batch, incoming / batch.name))
 
 
-def test_cooldown_stops_a_retrain_soon_after_the_last_training(workspace) -> None:
+def test_cooldown_stops_a_retrain_soon_after_the_last_training(
+    workspace, small_monitoring_config
+) -> None:
     """Runs first: the champion has just been trained, on Monday-Wednesday only."""
     folder, training, batches = workspace
-    config = monitoring_config(folder, training, cooldown_hours=24)
+    config = small_monitoring_config(folder, training, cooldown_hours=24)
     before = versions()
     shifted = arrive(batches["03-friday"], folder)
     shifted = shifted.rename(shifted.with_name("00-friday-in-cooldown.csv"))
 
     [outcome] = monitoring_flow(config=config, batch=str(shifted))
-    assert outcome["verdict"] == "retrain"
-    assert not outcome["retrain"]["started"] and "cooldown" in outcome["retrain"]["why"]
+    assert outcome.verdict == "retrain"
+    assert not outcome.retrain.started and "cooldown" in outcome.retrain.why
     assert versions() == before
 
 
-def test_clean_batch_starts_nothing_and_shifted_batch_retrains(workspace) -> None:
+def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
+    workspace, small_monitoring_config
+) -> None:
     folder, training, batches = workspace
-    config = monitoring_config(folder, training)
+    config = small_monitoring_config(folder, training)
     clean = arrive(batches["01-reference-days"], folder)
 
     [outcome] = monitoring_flow(config=config)
-    assert outcome["verdict"] == "ok" and "retrain" not in outcome
+    assert outcome.verdict == "ok" and outcome.retrain is None
     assert versions() == ["1"]
     assert (clean.parent / "01-reference-days.predictions.parquet").exists()
     assert monitoring_flow(config=config) == []  # scored batches are not monitored twice
 
     arrive(batches["03-friday"], folder)
     [outcome] = monitoring_flow(config=config)
-    assert outcome["verdict"] == "retrain" and outcome["crossed"]
-    assert outcome["retrain"]["started"] and outcome["retrain"]["mode"] == "subflow"
+    assert outcome.verdict == "retrain" and outcome.crossed
+    assert outcome.retrain.started and outcome.retrain.mode == "subflow"
     assert versions() == ["1", "2"]
     reason = MlflowClient().get_model_version(MODEL, "2").tags["reason"]
     assert reason.startswith("drift in 03-friday.csv")
@@ -100,9 +89,11 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(workspace) -> Non
     assert "01-reference-days.csv" in index and "03-friday.csv" in index
 
 
-def test_bad_batch_fails_without_report_or_predictions(workspace) -> None:
+def test_bad_batch_fails_without_report_or_predictions(
+    workspace, small_monitoring_config
+) -> None:
     folder, training, _ = workspace
-    config = monitoring_config(folder, training)
+    config = small_monitoring_config(folder, training)
     bad = folder / "incoming" / "05-bad.csv"
     bad.parent.mkdir(exist_ok=True)
     lines = (workspace[2]["01-reference-days"]).read_text(encoding="utf-8").splitlines()

@@ -10,7 +10,6 @@ and the model version's lineage back to the data's md5 and commit.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import secrets
@@ -23,16 +22,15 @@ from types import ModuleType
 
 import psycopg
 import pytest
-from data_repos import git, init_data_repo, md5_in
-from postgres import Cluster, skip_reason, throwaway_cluster
 
-from nids.config import load_training_config
 from nids.data.generate import generate_dataset
 from nids.paths import PROJECT_ROOT
 from nids.services import free_ports
 from nids.services.commands import ServiceSpec
 from nids.services.probes import http_status, wait_until
 from nids.services.processes import is_alive, start_process, stop_groups
+from tests.support.data_repos import git, init_data_repo, md5_in
+from tests.support.postgres import Cluster, skip_reason, throwaway_cluster
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 if (reason := skip_reason()) is not None:
@@ -49,23 +47,12 @@ MODEL_NAME = "cicids2017-xgboost"
 MLFLOW_TEST_ARGS = ["--workers", "1"]
 MLFLOW_TEST_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 RUN_FLOW = """
-import json, sys
+import sys
 from flows.training import training_flow
 from nids.config import TrainingConfig
 result = training_flow(TrainingConfig.model_validate_json(sys.argv[1]), reason="postgres-stack")
-open(sys.argv[2], "w").write(json.dumps(result))
+open(sys.argv[2], "w").write(result.model_dump_json())
 """
-
-
-def load_script(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# Compose's own variable interpolation, as scripts/check_compose.py implements it.
-check_compose = load_script(PROJECT_ROOT / "scripts" / "check_compose.py")
 
 
 @dataclass(frozen=True)
@@ -74,8 +61,10 @@ class ComposeService:
     environment: dict[str, str]
 
 
-def compose_service(name: str, variables: dict[str, str]) -> ComposeService:
-    """A service's command and environment from the compose file, variables filled in."""
+def compose_service(check_compose: ModuleType, name: str,
+                    variables: dict[str, str]) -> ComposeService:
+    """A service's command and environment from the compose file, variables filled in with
+    Compose's own interpolation, as scripts/check_compose.py implements it."""
     service = check_compose.load_yaml(COMPOSE)["services"][name]
     environment = {key: check_compose.interpolate(str(value), variables)
                    for key, value in service.get("environment", {}).items()}
@@ -113,10 +102,10 @@ def secrets_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cluster(secrets_env) -> Iterator[Cluster]:
+def cluster(secrets_env, check_compose) -> Iterator[Cluster]:
     """PostgreSQL with the roles and databases the init script creates in the container."""
     (port,) = free_ports(1)
-    postgres = compose_service("postgres", secrets_env)
+    postgres = compose_service(check_compose, "postgres", secrets_env)
     with throwaway_cluster(port, postgres.environment["POSTGRES_USER"],
                            secrets_env["POSTGRES_PASSWORD"]) as running:
         result = subprocess.run(["bash", str(INIT_SCRIPT)],
@@ -135,14 +124,15 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(cluster, secrets_env, tmp_path_factory) -> Iterator[Stack]:
+def stack(cluster, secrets_env, check_compose, tmp_path_factory) -> Iterator[Stack]:
     """Prefect and MLflow servers as compose starts them, stopped whatever happens."""
     folder = tmp_path_factory.mktemp("stack")
     prefect_port, mlflow_port = free_ports(2)
     variables = secrets_env | {"PREFECT_UI_API_URL": f"http://{cluster.host}:{prefect_port}/api"}
-    prefect = on_loopback(compose_service("prefect-server", variables), cluster, prefect_port, {})
-    mlflow = on_loopback(compose_service("mlflow", variables), cluster, mlflow_port,
-                         {"/mlartifacts": folder / "mlartifacts"})
+    prefect = on_loopback(compose_service(check_compose, "prefect-server", variables), cluster,
+                          prefect_port, {})
+    mlflow = on_loopback(compose_service(check_compose, "mlflow", variables), cluster,
+                         mlflow_port, {"/mlartifacts": folder / "mlartifacts"})
     specs = [
         ServiceSpec(name="prefect-server", command=prefect.command, cwd=folder,
                     env=clean_env(PREFECT_HOME=str(folder / "prefect")) | prefect.environment,
@@ -180,17 +170,14 @@ def data_repo(tmp_path_factory) -> Path:
     return init_data_repo(repo)
 
 
-def small_training_config(data_repo: Path, work: Path) -> str:
-    config = load_training_config()
-    config.data = config.data.model_copy(update={
-        "raw_dir": str(data_repo / "data" / "raw"), "generated_dir": str(work / "generated"),
-        "interim_dir": str(work / "interim"), "processed_dir": str(work / "processed"),
-        "generated_rows": 5_000})
-    config.features = config.features.model_copy(update={"reference_rows": 500})
-    config.model = config.model.model_copy(update={"n_estimators": 30})
+def config_json(small_training_config, data_repo: Path, work: Path) -> str:
+    """The training config on the data repository's 5,000 rows, everything else under `work`
+    (metrics file included, not the project's reports/)."""
     # 5,000 rows leave the rarest classes with a handful of rows: any model is fine here.
-    config.registry = config.registry.model_copy(update={"quality_floor": 0.0})
-    config.metrics_file = str(work / "metrics.json")  # not the project's reports/
+    config = small_training_config(work, MODEL_NAME, n_estimators=30, quality_floor=0.0)
+    config.data.raw_dir = str(data_repo / "data" / "raw")
+    config.data.generated_rows = 5_000
+    config.features.reference_rows = 500
     return config.model_dump_json()
 
 
@@ -199,19 +186,19 @@ def query(url: str, sql: str, *params) -> list[tuple]:
         return connection.execute(sql, params).fetchall()
 
 
-def test_training_flow_runs_on_prefect_and_mlflow_backed_by_postgres(stack, data_repo,
-                                                                       tmp_path):
+def test_training_flow_runs_on_prefect_and_mlflow_backed_by_postgres(stack, data_repo, tmp_path,
+                                                                       small_training_config):
     result_path = tmp_path / "result.json"
     env = clean_env(PREFECT_API_URL=stack.prefect_api, MLFLOW_TRACKING_URI=stack.mlflow,
                     PREFECT_HOME=str(tmp_path / "prefect"), DO_NOT_TRACK="1",
                     MLFLOW_DISABLE_TELEMETRY="true")
     flow = subprocess.run(
-        [sys.executable, "-c", RUN_FLOW, small_training_config(data_repo, tmp_path),
+        [sys.executable, "-c", RUN_FLOW, config_json(small_training_config, data_repo, tmp_path),
          str(result_path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
         timeout=FLOW_TIMEOUT, check=False)
     assert flow.returncode == 0, flow.stderr[-5000:]
     result = json.loads(result_path.read_text())
-    assert (result["model_name"], result["version"], result["alias"]) == (MODEL_NAME, "1",
+    assert (result["model_name"], result["version"], result["alias"]) == (MODEL_NAME, 1,
                                                                            "champion")
 
     # MLflow's tables: the finished run, its dataset input, the version and its alias.

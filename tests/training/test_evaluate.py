@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids.training.evaluate import evaluate, plot_confusion, predicted_classes
+from nids.training.evaluate import evaluate, plot_confusion
 
 TRUE = ["a", "a", "a", "b", "b", "c"]
 PREDICTED = np.array(["a", "a", "b", "b", "b", "a"], dtype=object)
@@ -47,13 +47,6 @@ def test_macro_f1_counts_only_classes_present_in_the_truth():
 def test_perfect_predictions_score_one():
     result = evaluate(TRUE, np.array(TRUE, dtype=object))
     assert result.metrics() == {"accuracy": 1.0, "macro_f1": 1.0, "weighted_f1": 1.0}
-
-
-def test_predicted_classes_from_probabilities():
-    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.6, 0.1]])
-    assert predicted_classes(probabilities, ["x", "y", "z"]).tolist() == ["x", "z", "y"]
-    binary = np.array([0.9, 0.2])  # probability of the second class only
-    assert predicted_classes(binary, ["no", "yes"]).tolist() == ["yes", "no"]
 
 
 def test_plot_confusion_returns_a_labelled_figure():
