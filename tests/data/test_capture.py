@@ -115,3 +115,13 @@ def test_a_model_trained_on_the_corrected_rows_scores_the_capture(incoming):
     scores = batches.score_frame(batch, names, probability)
     assert len(scores) == 44 and set(scores["prediction"]) <= set(order)
     assert scores["probability"].between(1 / len(order), 1).all()
+
+
+def test_a_file_that_is_no_capture_is_refused_and_leaves_no_batch(cicflowmeter, tmp_path):
+    bad = tmp_path / "notes.pcap"
+    bad.write_text("not a capture")
+    with pytest.raises(ValueError, match=r"^notes\.pcap: cicflowmeter wrote no flow .*"
+                                         r"Not a supported capture file"):
+        capture.pcap_to_flows(bad, tmp_path / "notes.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.pcap"]
+    assert capture.main([str(tmp_path)]) == 1  # `make pcap` reports it and fails

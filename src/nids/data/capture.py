@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nids.io import atomic_path
 from nids.config import load_monitoring_config, project_path
+from nids.io import atomic_path
 from nids.paths import STATE_DIR
 
 logger = logging.getLogger(__name__)
@@ -92,13 +92,23 @@ def convert_captures(folder: Path, tool_dir: Path = TOOL_DIR) -> list[Path]:
             for pcap in pending_captures(folder)]
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Convert the pending captures of a folder; a bad capture is reported, the rest go on."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else project_path(load_monitoring_config().incoming_dir)
-    written = convert_captures(folder)
-    logger.info("%d capture(s) in %s turned into flow batches", len(written), folder)
+    written, failed = 0, 0
+    for pcap in pending_captures(folder):
+        try:
+            pcap_to_flows(pcap, pcap.with_suffix(".csv"))
+            written += 1
+        except ValueError as error:
+            logger.error("%s", error)
+            failed += 1
+    logger.info("%d capture(s) in %s turned into flow batches, %d failed", written, folder,
+                failed)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

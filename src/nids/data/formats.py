@@ -4,8 +4,9 @@ The same CICFlowMeter features reach users under four sets of names: the 2017 re
 (MachineLearningCVE and TrafficLabelling), CICFlowMeter-V4 (the corrected CIC-IDS-2017 of
 Engelen et al.), CSE-CIC-IDS2018 (CICFlowMeter-V3's abbreviations), and the Python
 `cicflowmeter` package (snake_case). `FEATURE_NAMES` is the one table of them. Durations and
-inter-arrival times are microseconds in every format except some `cicflowmeter` versions,
-which write seconds: for that format the unit is read off the rates of each file.
+inter-arrival times are microseconds in every Java CICFlowMeter format; the Python package's
+0.1.9 and 0.2.0 write microseconds too, but captures of other versions hold seconds, so for
+that format the unit is read off the rates of each file.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from nids.data.schema import FEATURE_COLUMNS, canonical_name
 logger = logging.getLogger(__name__)
 
 # canonical feature: (2017 release, CICFlowMeter-V4 / corrected CIC-IDS-2017, CSE-CIC-IDS2018,
-# Python cicflowmeter 0.1.x-0.2.0). Only the 2017 files hold fwd_header_length twice.
+# Python cicflowmeter 0.1.9 and 0.2.0). Only the 2017 files hold fwd_header_length twice.
 FEATURE_NAMES: dict[str, tuple[str, str, str, str]] = {
     "destination_port": ("Destination Port", "Dst Port", "Dst Port", "dst_port"),
     "flow_duration": ("Flow Duration", "Flow Duration", "Flow Duration", "flow_duration"),

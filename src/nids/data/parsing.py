@@ -121,7 +121,8 @@ def _read_table(stream: BinaryIO, header: list[str], match: formats.HeaderMatch,
                                               null_values=nulls),
         )
         for batch in reader:
-            batches.append(batch.filter(pc.invert(_blank_rows(batch, match, label_cell))))
+            blank = _blank_rows(batch, match, label_cell)
+            batches.append(batch.filter(pc.invert(blank)) if pc.any(blank).as_py() else batch)
     except pa.ArrowInvalid as error:
         raise _explain_arrow_error(error, header, keys, name) from error
     table = pa.Table.from_batches(batches, schema=reader.schema)

@@ -1,4 +1,5 @@
-"""The CICIDS2017 CSV schema: official headers, canonical column names and the 15 labels."""
+"""The CICIDS2017 CSV schema: official headers, canonical column names, the labels of every
+release and the policies that turn them into classes."""
 
 from __future__ import annotations
 
