@@ -11,6 +11,9 @@ export MLFLOW_DISABLE_TELEMETRY ?= true
 export GIT_PYTHON_REFRESH ?= quiet
 # XGBoost's OpenMP threads spin while waiting; on 2 shared cores that slows a fit 10x or more.
 export OMP_WAIT_POLICY ?= PASSIVE
+# The project's own loggers (nids.*) reach the Prefect run logs; outside a run they only print.
+export PREFECT_LOGGING_EXTRA_LOGGERS ?= nids
+export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
 .PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
 

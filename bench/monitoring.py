@@ -25,12 +25,14 @@ from bench.rss import RssSampler
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
 from nids.config import (
+    DataSource,
     MonitoringConfig,
     TrainingConfig,
     load_monitoring_config,
     load_training_config,
 )
 from nids.data.generate import generate_dataset, write_official_csv
+from nids.data.incoming import mark_ready
 from nids.data.ingest import load_inputs
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring import check, scenario
@@ -42,6 +44,7 @@ SHIFTED_DAY = ("Friday",)
 def train_champion(folder: Path) -> TrainingConfig:
     """A champion trained on generated Monday-Wednesday traffic, everything under `folder`."""
     config = load_training_config()
+    config.data.source = DataSource.GENERATED
     config.data.raw_dir = str(folder / "raw")
     config.data.generated_dir = str(folder / "generated")
     config.data.interim_dir = str(folder / "interim")
@@ -79,6 +82,7 @@ def timed_flow(frame, folder: Path, rows: int, seed: int) -> None:
     batch = scenario.sample_days(frame, days, rows, rng)
     path = incoming / "big-batch.csv"
     write_official_csv(batch.assign(label=batch[LABEL_COLUMN].astype(str)), path)
+    mark_ready(path)  # complete: the run takes it at once
     config = load_monitoring_config()
     config.model_name = MODEL
     config.incoming_dir = str(incoming)

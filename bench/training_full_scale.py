@@ -17,7 +17,7 @@ from prefect import get_client
 
 from bench.rss import RssSampler
 from flows.training import training_flow
-from nids.config import load_training_config
+from nids.config import DataSource, load_training_config
 from nids.data.generate import FULL_SCALE_ROWS, generate_dataset
 from nids.paths import DATA_DIR
 
@@ -41,7 +41,7 @@ def main() -> None:
     generate_dataset(folder, args.rows, seed=2017)
     generation = time.perf_counter() - started
     config = load_training_config()
-    config.data.raw_dir = str(folder / "none")  # no raw data: use the generated folder
+    config.data.source = DataSource.GENERATED   # asked for: the folder generated above
     config.data.generated_dir = str(folder)
     config.data.generated_rows = args.rows
     config.registry.experiment_name = "nids-bench"

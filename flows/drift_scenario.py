@@ -2,7 +2,7 @@
 
 Each day's labelled traffic joins the training data when its batch arrives, so a retrain
 triggered by a batch learns what that batch showed. Runs on the real day files when they are
-in data/raw/, on generated data otherwise. `make scenario` runs it.
+in data/raw/; otherwise the tour asks for generated data explicitly. `make scenario` runs it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger
 
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
-from nids.config import load_monitoring_config, load_training_config
+from nids.config import DataSource, load_monitoring_config, load_training_config
 from nids.data import sources
 from nids.monitoring import scenario
 from nids.monitoring.outcomes import BatchOutcome
@@ -27,9 +27,13 @@ def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[Bat
     """Train on Monday-Wednesday, replay later days, retrain on drift; returns each outcome."""
     logger = get_run_logger()
     training = load_training_config()
+    training.data = sources.demo_data(training.data)
     source = sources.select_inputs(training.data)
     raw = scenario.start_tour(SCENARIO_DIR, source, training.data.raw_dir)
     training = scenario.tour_training(training, raw, source.generated, MODEL_NAME)
+    # Every run of the tour reads the day files landed in its raw folder; generated ones are
+    # recognised as such there (nids.data.sources) and tagged data_source=generated.
+    training.data.source = DataSource.REAL
     registry.use_tracking_store()
     registry.delete_registered_model(MODEL_NAME)  # each tour starts from a fresh model
     training_flow(config=training, reason="scenario: first model on Monday-Wednesday")

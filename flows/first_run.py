@@ -1,7 +1,9 @@
 """`make run`: train and register a model, then monitor new traffic with it.
 
-On a fresh clone (no CICIDS2017 in data/raw/, no batch in data/incoming/) the monitoring step
-gets a demo batch of generated traffic, so the first run ends with a drift report too.
+On a fresh clone (no CICIDS2017 in data/raw/) this demo asks for generated data explicitly
+(`data.source: generated`; scheduled runs never fall back to it), and when no batch waits in
+data/incoming/ the monitoring step gets a demo batch of generated traffic, so the first run ends
+with a drift report too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flows.monitoring import monitoring_flow
 from flows.training import training_flow
 from nids.config import (
     DataConfig,
+    DataSource,
     MonitoringConfig,
     load_monitoring_config,
     load_training_config,
@@ -41,9 +44,9 @@ def write_demo_batch(data: DataConfig, incoming: Path, rows: int, seed: int) -> 
 
 
 def needs_demo_batch(data: DataConfig, monitoring: MonitoringConfig) -> bool:
-    """No batch is waiting and there is no CICIDS2017 file (a fresh clone)."""
+    """No batch is waiting and the model learnt generated data (a fresh clone)."""
     incoming = project_path(monitoring.incoming_dir)
-    return not batches.pending_batches(incoming) and sources.select_inputs(data).generated
+    return not batches.pending_batches(incoming) and data.source == DataSource.GENERATED
 
 
 @flow(name="first-run")
@@ -51,7 +54,7 @@ def first_run_flow(demo_rows: int = 20_000, demo_seed: int = 11) -> FirstRunResu
     """Train and register, then monitor the pending batches (a demo batch if none).
 
     Both flows use config/training.yaml and config/monitoring.yaml as they are when the run
-    starts.
+    starts; with no CICIDS2017 file in data/raw/, training asks for generated data.
 
     Args:
         demo_rows: Rows of the demo batch written when there is no batch and no CICIDS2017 file.
@@ -59,6 +62,7 @@ def first_run_flow(demo_rows: int = 20_000, demo_seed: int = 11) -> FirstRunResu
     """
     logger = get_run_logger()
     training, monitoring = load_training_config(), load_monitoring_config()
+    training.data = sources.demo_data(training.data)
     trained = training_flow(config=training, reason="make run")
     if needs_demo_batch(training.data, monitoring):
         incoming = project_path(monitoring.incoming_dir)

@@ -1,24 +1,58 @@
-"""Monitoring flow: score new traffic with the champion, report drift, retrain when needed.
+"""Monitoring flow: take the complete new traffic batches, score them with the champion, report
+drift, alert and retrain when needed.
 
 Run it with `python flows/monitoring.py` (ephemeral Prefect, no server) or through the
-`monitoring` deployment of prefect.yaml.
+`monitoring` deployment of prefect.yaml. How a batch is handed over, claimed by one run and
+moved to done/ or rejected/: nids.data.incoming and nids.data.claims.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 
 from flows.training import training_flow
-from nids.config import MonitoringConfig, load_monitoring_config, project_path
-from nids.data import batches
-from nids.monitoring import check, retrain
-from nids.monitoring.alerts import send_alert
-from nids.monitoring.check import BatchCheck, Champion
-from nids.monitoring.outcomes import BatchOutcome, RetrainOutcome
+from nids.config import AlertConfig, MonitoringConfig, load_monitoring_config, project_path
+from nids.data import batches, claims
+from nids.data.claims import Claim
+from nids.monitoring import alerts, check, retrain
+from nids.monitoring.check import BatchCheck, Champion, Reading
+from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
+
+
+@task(cache_policy=NO_CACHE)
+def claim_batches(config: MonitoringConfig, batch: str | None) -> list[Claim]:
+    """Claim for this run the complete batches of the incoming folder, or the one named."""
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    if batch:
+        return claims.claim_named(project_path(batch), run_id)
+    return claims.claim_ready(project_path(config.incoming_dir), run_id,
+                              config.incoming.stable_seconds,
+                              config.incoming.reclaim_after_minutes * 60)
+
+
+@task(cache_policy=NO_CACHE)
+def read_batch(claimed: Claim, config: MonitoringConfig) -> Reading:
+    """Load and validate a claimed batch like training data."""
+    return check.read_claimed(claimed, config.validation)
+
+
+@task(cache_policy=NO_CACHE)
+def reject_batch(reading: Reading) -> Path:
+    """Move a bad batch to rejected/ with an error file, and show why on the run."""
+    rejected, error_file = claims.reject(reading.claim, reading.problem)
+    create_markdown_artifact(
+        key="rejected-batch", description=f"Rejected {reading.claim.name}",
+        markdown=f"## Rejected {reading.claim.name}\n\n```\n{reading.problem}\n```\n\n"
+                 f"Moved to `{rejected}`; `{error_file.name}` says how to resubmit.\n")
+    return rejected
 
 
 @task(cache_policy=NO_CACHE)
@@ -31,18 +65,21 @@ def load_champion(config: MonitoringConfig) -> Champion:
 
 
 @task(cache_policy=NO_CACHE)
-def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> BatchCheck:
-    """Load and validate a batch like training data, score it, report drift and decide."""
-    checked = check.check_batch(path, champion, config)
-    get_run_logger().info("Scored %s: %d rows, predicted %s", path.name, len(checked.scores),
+def check_batch(frame: pd.DataFrame, name: str, champion: Champion,
+                config: MonitoringConfig) -> BatchCheck:
+    """Score a loaded batch with the champion, report its drift and decide."""
+    checked = check.check_frame(frame, name, champion, config)
+    get_run_logger().info("Scored %s: %d rows, predicted %s", name, len(checked.scores),
                           dict(list(checked.predicted.items())[:5]))
     return checked
 
 
 @task(cache_policy=NO_CACHE)
-def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfig) -> Path:
+def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfig,
+                batch_sha256: str) -> Path:
     """Save the Evidently report with its index entry, and show it on the run."""
-    html_path = check.save_check(checked, champion, project_path(config.reports_dir))
+    html_path = check.save_check(checked, champion, project_path(config.reports_dir),
+                                 batch_sha256=batch_sha256)
     create_markdown_artifact(key="drift-summary", markdown=checked.decision.markdown,
                              description=f"Drift of {checked.batch}")
     create_link_artifact(html_path.as_uri(), link_text=f"Evidently report of {checked.batch}",
@@ -53,26 +90,74 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
 
 
 @task(cache_policy=NO_CACHE)
-def retrain_gate(config: MonitoringConfig) -> retrain.RetrainGate:
-    """Whether a training run may start now (none running, none within the cooldown)."""
-    return retrain.current_gate(config.retrain)
+def save_predictions(checked: BatchCheck, claimed: Claim) -> Path:
+    """Save the scores beside the claimed batch, then move both into done/."""
+    return claims.finish(claimed, batches.save_predictions(checked.scores, claimed.path))
 
 
-def alert(checked: BatchCheck, config: MonitoringConfig) -> None:
-    channel = send_alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
-                         checked.decision.markdown, config.alerts.notification_block,
-                         config.alerts.webhook_url)
-    get_run_logger().warning("Drift alert for %s sent via %s", checked.batch, channel)
+@task(cache_policy=NO_CACHE)
+def send_alert(subject: str, body: str, config: AlertConfig) -> str:
+    """Send an alert through the configured channel (retried as configured)."""
+    return alerts.send_alert(subject, body, config)
+
+
+def alert(subject: str, body: str, config: AlertConfig) -> AlertOutcome:
+    """Send an alert with retries and backoff; a channel that still fails is logged and
+    reported, never raised: the batch's retrain and the next batch go on."""
+    retried = send_alert.with_options(
+        retries=config.retries, retry_delay_seconds=exponential_backoff(config.retry_delay_seconds))
+    state = retried(subject, body, config, return_state=True)
+    if state.is_completed():
+        return AlertOutcome(subject=subject, channel=state.result(), delivered=True)
+    error = str(state.result(raise_on_failure=False))
+    channel = alerts.channel(config)
+    get_run_logger().error("Alert %r not sent via %s after %d attempts: %s", subject, channel,
+                           config.retries + 1, error)
+    return AlertOutcome(subject=subject, channel=channel, delivered=False, error=error)
 
 
 def start_retraining(checked: BatchCheck, config: MonitoringConfig) -> RetrainOutcome:
     """Start the training flow when the gate allows it (a subflow without a server)."""
     reason = retrain.drift_reason(checked.batch, checked.decision)
-    outcome = retrain.retrain_if_allowed(retrain_gate(config), reason, config.retrain,
-                                         run_locally=training_flow)
+    outcome = retrain.retrain_single_flight(reason, config.retrain, run_locally=training_flow)
     if not outcome.started:
         get_run_logger().info("Retraining not started: %s", outcome.why)
     return outcome
+
+
+def reject(reading: Reading, config: MonitoringConfig) -> BatchOutcome:
+    rejected = reject_batch(reading)
+    sent = alert(f"Batch {reading.claim.name} rejected", reading.problem, config.alerts)
+    return BatchOutcome(batch=reading.claim.name, status="rejected", problem=reading.problem,
+                        location=str(rejected), alert=sent)
+
+
+def put_back(claimed: Claim) -> BatchOutcome:
+    location = claims.release(claimed)
+    get_run_logger().warning("%s changed while it was read: still being written? It is back "
+                             "in the incoming folder for the next run", claimed.name)
+    return BatchOutcome(batch=claimed.name, status="changing", location=str(location))
+
+
+def monitor_batch(claimed: Claim, champion: Champion | None,
+                  config: MonitoringConfig) -> tuple[BatchOutcome, Champion | None]:
+    """Read, score, report and hand over one batch, then alert and retrain if it calls for it.
+    Returns its outcome and the champion for the next batch (None: load it again)."""
+    reading = read_batch(claimed, config)
+    if reading.changing:
+        return put_back(claimed), champion
+    if reading.problem is not None:
+        return reject(reading, config), champion
+    champion = champion or load_champion(config)
+    checked = check_batch(reading.frame, claimed.name, champion, config)
+    save_report(checked, champion, config, claimed.sha256)
+    location = save_predictions(checked, claimed)
+    sent = (alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
+                  checked.decision.markdown, config.alerts) if checked.decision.alert else None)
+    retrained = start_retraining(checked, config) if checked.decision.retrain else None
+    outcome = check.outcome_of(checked, champion, retrained, sent, location)
+    moved = retrained is not None and retrained.completed  # the champion alias may have moved
+    return outcome, None if moved else champion
 
 
 @flow(name="monitoring")
@@ -84,29 +169,24 @@ def monitoring_flow(config: MonitoringConfig | None = None,
         config: Batches, thresholds, retraining and alert settings; empty:
             config/monitoring.yaml as it is when the run starts.
         batch: One batch file to monitor (path relative to the project or absolute);
-            empty: every batch in the incoming folder that has no predictions yet.
+            empty: every complete batch waiting in the incoming folder.
     """
-    logger = get_run_logger()
     config = config or load_monitoring_config()
-    paths = ([project_path(batch)] if batch
-             else batches.pending_batches(project_path(config.incoming_dir)))
-    if not paths:
-        logger.info("No new batch in %s: nothing to monitor", config.incoming_dir)
+    claimed = claim_batches(config, batch)
+    if not claimed:
+        get_run_logger().info("No complete batch in %s: nothing to monitor",
+                              config.incoming_dir)
         return []
-    champion = load_champion(config)
-    outcomes = []
-    for path in paths:
-        checked = check_batch(path, champion, config)
-        save_report(checked, champion, config)
-        batches.save_predictions(checked.scores, path)
-        if checked.decision.drift_detected:
-            alert(checked, config)
-        retrained = start_retraining(checked, config) if checked.decision.retrain else None
-        outcomes.append(check.outcome_of(checked, champion, retrained))
-        if retrained is None:
-            logger.info("%s: no retraining needed", path.name)
-        elif retrained.completed:
-            champion = load_champion(config)  # the champion may have moved
+    outcomes: list[BatchOutcome] = []
+    champion: Champion | None = None
+    with claims.claims_kept(claimed):
+        for position, taken in enumerate(claimed):
+            try:
+                outcome, champion = monitor_batch(taken, champion, config)
+            except BaseException:  # not the batch's fault: this and the rest go back
+                claims.release_all(claimed[position:])
+                raise
+            outcomes.append(outcome)
     return outcomes
 
 

@@ -19,9 +19,14 @@ from nids.data.ingest import LoadedData
 from nids.data.sources import load_training_data
 from nids.data.validate import ValidationResult, raise_on_problems, validate_frame
 from nids.tracking import registry
-from nids.tracking.runs import RunOrigin
+from nids.tracking.runs import RunOrigin, fail_abandoned_versions
 from nids.training.evaluate import Evaluation, evaluate_model
-from nids.training.promotion import Promotion, compare_with_champion, register_candidate
+from nids.training.promotion import (
+    Candidate,
+    Promotion,
+    compare_with_champion,
+    register_candidate,
+)
 from nids.training.result import TrainingResult, summary_markdown, write_metrics_file
 from nids.training.splits import load_or_build_splits
 from nids.training.train import TrainedModel, train_on_splits
@@ -29,10 +34,11 @@ from nids.training.train import TrainedModel, train_on_splits
 
 @task(cache_policy=NO_CACHE)
 def ingest(config: TrainingConfig) -> LoadedData:
-    """Load the raw CICIDS2017 files, or generated ones when there are none."""
+    """Load the raw CICIDS2017 files (or generated ones, when the config asks for them)."""
     loaded = load_training_data(config.data)
-    get_run_logger().info("Loaded %d rows from %d file(s)%s", len(loaded.frame),
-                          len(loaded.files), " (cached)" if loaded.from_cache else "")
+    get_run_logger().info("Loaded %d rows of %s data from %d file(s)%s", len(loaded.frame),
+                          loaded.data_source, len(loaded.files),
+                          " (cached)" if loaded.from_cache else "")
     return loaded
 
 
@@ -76,19 +82,19 @@ def evaluate_on_test(trained: TrainedModel, test: pd.DataFrame) -> Evaluation:
 
 
 @task(cache_policy=NO_CACHE)
-def promote(evaluation: Evaluation, test: pd.DataFrame, config: TrainingConfig) -> Promotion:
-    """Champion, challenger or refused: the new model against the champion on this split."""
-    return compare_with_champion(evaluation, test, config.registry)
+def promote(candidate: Candidate, config: TrainingConfig) -> Promotion:
+    """Champion, challenger or refused: the new model against the champion, on the new test
+    split and on the champion's holdout."""
+    return compare_with_champion(candidate, config.registry)
 
 
 @task(cache_policy=NO_CACHE)
-def register(trained: TrainedModel, evaluation: Evaluation, promotion: Promotion,
-             splits: dict[str, pd.DataFrame], loaded: LoadedData, config: TrainingConfig,
-             reason: str) -> int:
+def register(candidate: Candidate, promotion: Promotion, loaded: LoadedData,
+             config: TrainingConfig, reason: str) -> int:
     """Log the run to MLflow, register the model and move the alias the promotion gives it."""
     origin = RunOrigin.of(reason, flow_run.id, project_path(config.data.raw_dir),
-                          loaded.fingerprint)
-    version = register_candidate(trained, evaluation, promotion, splits, config, origin)
+                          loaded.fingerprint, loaded.data_source)
+    version = register_candidate(candidate, promotion, config, origin)
     get_run_logger().info("Version %s of %s is now %s: %s", version,
                           config.registry.model_name, promotion.alias, promotion.reason)
     return version
@@ -108,13 +114,16 @@ def training_flow(config: TrainingConfig | None = None, reason: str = "manual") 
         config = load_training_config()
     logger.info("Training started (reason: %s)", reason)
     registry.configure_tracking(config.registry.experiment_name)
+    fail_abandoned_versions(config.registry.model_name)   # left pending by a dead run
     loaded = ingest(config)
     validate(loaded.frame, config)
     splits = build_splits(loaded, config)
     trained = train(splits, config)
     evaluation = evaluate_on_test(trained, splits["test"])
-    promotion = promote(evaluation, splits["test"], config)
-    version = register(trained, evaluation, promotion, splits, loaded, config, reason)
+    candidate = Candidate(trained, evaluation, splits, loaded.data_source,
+                          config.features.label_grouping.value)
+    promotion = promote(candidate, config)
+    version = register(candidate, promotion, loaded, config, reason)
     result = TrainingResult.of(config.registry.model_name, version, promotion, reason,
                                evaluation)
     create_markdown_artifact(key="training-summary", markdown=summary_markdown(result, evaluation))

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# As in the Makefile and `make serve`: the project's loggers reach the Prefect run logs. Set
+# before Prefect is imported, which configures its logging once, at import.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "nids")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +22,7 @@ from prefect.settings import (
 from prefect.testing.utilities import prefect_test_harness
 
 from nids.config import (
+    DataSource,
     MonitoringConfig,
     TrainingConfig,
     load_monitoring_config,
@@ -36,9 +44,11 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _small_training_config(folder: Path, model_name: str, **model) -> TrainingConfig:
-    """The project's config on 20,000 generated rows, everything written under `folder`,
-    registered as `model_name`; `n_estimators` and `quality_floor` may be given."""
+    """The project's config on 20,000 generated rows (asked for explicitly), everything
+    written under `folder`, registered as `model_name`; `n_estimators` and `quality_floor` may
+    be given."""
     config = load_training_config()
+    config.data.source = DataSource.GENERATED
     config.data.raw_dir = str(folder / "raw")
     config.data.generated_dir = str(folder / "generated")
     config.data.interim_dir = str(folder / "interim")

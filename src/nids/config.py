@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from nids.data.schema import (
     AS_ATTACK,
@@ -36,6 +43,13 @@ class LabelGrouping(StrEnum):
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class DataSource(StrEnum):
+    """Where training data comes from: the files in data/raw, or the generator."""
+
+    REAL = "real"
+    GENERATED = "generated"
 
 
 class AttemptedPolicy(StrEnum):
@@ -77,6 +91,11 @@ class LabelPolicy(StrictModel):
 
 
 class DataConfig(StrictModel):
+    source: DataSource = Field(
+        DataSource.REAL,
+        description="real: train on the files in raw_dir, and fail when there are none; "
+        "generated: train on generated CICIDS2017-format data (demos and tests only).",
+    )
     raw_dir: str = Field("data/raw", description="Folder of CICIDS2017 CSVs or zips of them.")
     generated_dir: str = Field(
         "data/generated", description="Where generated CICIDS2017-format CSVs are written."
@@ -85,7 +104,7 @@ class DataConfig(StrictModel):
     processed_dir: str = Field("data/processed", description="Train/validation/test splits.")
     generated_rows: int = Field(
         200_000, ge=1_000, le=5_000_000,
-        description="Rows of generated data when data/raw holds no CICIDS2017 file.",
+        description="Rows of generated data (source: generated).",
     )
     generated_days: list[str] | None = Field(
         None, description="Days of generated data (default: the whole week).",
@@ -97,6 +116,11 @@ class DataConfig(StrictModel):
     seed: int = Field(2017, description="Seed of the data generator.")
     verify_checksums: bool = Field(
         True, description="Warn when an official file name differs from UNB's size/sha256."
+    )
+    max_expanded_bytes: int = Field(
+        4 * 1024**3, ge=1024**2,
+        description="Refuse a zip (or .gz) whose CSVs expand past this many bytes, before "
+        "reading it (default 4 GiB; the official zips expand to about 1.1 GB).",
     )
     labels: LabelPolicy = Field(
         default_factory=LabelPolicy,
@@ -208,20 +232,67 @@ class RetrainConfig(StrictModel):
     training_config: TrainingConfig | None = Field(
         None, description="Training configuration for the retrain (default: the deployment's)."
     )
+    max_training_hours: float = Field(
+        6, gt=0, le=24 * 7,
+        description="A training run still Running (or waiting) after this many hours is "
+        "presumed crashed: it is reported and no longer blocks a retrain.",
+    )
 
 
 class AlertConfig(StrictModel):
+    """Alert channels. Secrets never live here (nor in a flow run's parameters): the webhook
+    URL comes from the environment variable NIDS_ALERT_WEBHOOK_URL or a Prefect Secret block."""
+
     notification_block: str | None = Field(
         None, description="Prefect notification block, e.g. 'slack-webhook/nids-alerts'."
     )
-    webhook_url: str | None = Field(None, description="URL that receives a JSON POST.")
+    webhook_secret_block: str | None = Field(
+        None, description="Name of a Prefect Secret block holding the webhook URL (default: "
+        "the NIDS_ALERT_WEBHOOK_URL environment variable of the run)."
+    )
+    retries: int = Field(3, ge=0, le=10, description="Retries of a failed alert.")
+    retry_delay_seconds: float = Field(
+        2, ge=0, le=600, description="Delay before the first retry, doubled at each retry."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_webhook_url(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("webhook_url"):
+            raise ValueError("alerts.webhook_url is no longer read: a URL with a token would be "
+                             "stored in every run's parameters. Set NIDS_ALERT_WEBHOOK_URL in "
+                             "the worker's environment or name a Prefect Secret block in "
+                             "alerts.webhook_secret_block, and delete webhook_url.")
+        if isinstance(data, dict) and "webhook_url" in data:  # an empty key left over
+            data = {key: value for key, value in data.items() if key != "webhook_url"}
+        return data
+
+
+class IncomingConfig(StrictModel):
+    """How batches are taken from the incoming folder (see nids.data.incoming)."""
+
+    stable_seconds: float = Field(
+        60, ge=0, le=24 * 3600,
+        description="A batch without a '<batch>.done' marker is read once its size and "
+        "modification time have not changed for this many seconds.",
+    )
+    reclaim_after_minutes: float = Field(
+        15, gt=0, le=7 * 24 * 60,
+        description="Batches claimed by a run that stopped renewing its claim this long ago "
+        "(a crashed run) are taken again.",
+    )
 
 
 class MonitoringConfig(StrictModel):
     """Everything the monitoring flow needs; rendered as a form in the Prefect UI."""
 
+    # Errors name the key and the rule, not the value: a webhook URL left in the config would
+    # otherwise be printed with its token.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
     model_name: str = Field("cicids2017-xgboost", description="Registered model to monitor.")
     incoming_dir: str = Field("data/incoming", description="Folder of new traffic batches.")
+    incoming: IncomingConfig = Field(default_factory=IncomingConfig)
     reports_dir: str = Field("reports", description="Drift reports go to <reports_dir>/drift.")
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     # A default value, not a factory, so the Prefect UI's form shows it.

@@ -5,15 +5,6 @@ import zipfile
 
 import numpy as np
 import pytest
-from tests.support.builders import (
-    csv_bytes,
-    expected_features,
-    features_of,
-    feature_cells,
-    ml_csv,
-    ml_row,
-    traffic_row,
-)
 
 from nids.data import ingest, official
 from nids.data.schema import (
@@ -21,6 +12,15 @@ from nids.data.schema import (
     LABEL_COLUMN,
     MACHINE_LEARNING_HEADER,
     TRAFFIC_LABELLING_HEADER,
+)
+from tests.support.builders import (
+    csv_bytes,
+    expected_features,
+    feature_cells,
+    features_of,
+    ml_csv,
+    ml_row,
+    traffic_row,
 )
 
 THREE_LABELS = ["BENIGN", "DDoS", "PortScan"]
@@ -305,10 +305,16 @@ BAD_INPUTS = {
     "header-only": (csv_bytes(ML_HEADER, []), ["header but no data rows"]),
     "header-and-blank-lines": (csv_bytes(ML_HEADER, ["," * 78] * 3), ["no data rows"]),
     "missing-column": (_missing_column(), ["missing", "flow_iat_max"]),
-    "text-in-numeric-column": (_text_in_numeric_column(), ["'flow_duration'", "'abc'"]),
+    "text-in-numeric-column": (_text_in_numeric_column(),
+                               ["'flow_duration'", "'abc' at row 3"]),
     "unknown-label": (ml_csv(["BENIGN", "Malware"]), ["unknown label", "'Malware'"]),
+    "concatenated-with-a-bom": (ml_csv(["BENIGN", "DDoS"]) + ml_csv(["Bot"], bom=True),
+                                ["a header line repeats at row 4: files concatenated?"]),
+    "concatenated-other-format": (
+        ml_csv(["BENIGN", "DDoS"]) + csv_bytes(TRAFFIC_LABELLING_HEADER, [traffic_row("Bot")]),
+        ["a header line repeats at row 4: files concatenated?"]),
     "truncated-last-line": (ml_csv(["BENIGN", "DDoS"]) + b"80,1234,2,0,12",
-                            ["5 field(s)", "79", "truncated"]),
+                            ["row 4 has 5 field(s)", "79", "truncated"]),
     "binary-junk": (bytes(range(256)) * 64, ["binary data"]),
     "html-error-page": (b"<!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n",
                         ["'<!DOCTYPE html>'", "not a CSV header"]),
@@ -333,3 +339,33 @@ def test_bad_input_is_refused_naming_the_file_and_the_problem(tmp_path, data, fr
     assert message.startswith("Friday-bad.csv: ")
     for fragment in fragments:
         assert fragment in message
+
+
+# --- what loads, with a warning ------------------------------------------------------------
+
+def test_files_joined_with_cat_load_with_a_warning_naming_the_row(tmp_path, caplog):
+    path = tmp_path / "Friday-joined.csv"
+    path.write_bytes(ml_csv(["BENIGN", "DDoS", "PortScan"]) + ml_csv(["Bot"]))
+    with caplog.at_level(logging.WARNING, logger="nids.data.parsing"):
+        frame, files = ingest.read_input(path)
+    assert frame[LABEL_COLUMN].tolist() == ["BENIGN", "DDoS", "PortScan", "Bot"]
+    expected = ("Friday-joined.csv: a header line repeats at row 5: files concatenated? "
+                "(1 repeated header line(s), skipped)")
+    assert files[0].warnings == [expected] and expected in caplog.messages
+
+
+def test_values_beyond_float32_are_reported_with_column_and_count(tmp_path, caplog):
+    lines = [ml_row("BENIGN", with_cell(0, "flow_bytes_s", "1e39")),
+             ml_row("BENIGN", with_cell(1, "flow_bytes_s", "-2e40")),
+             ml_row("BENIGN", with_cell(2, "flow_bytes_s", "Infinity")),   # not an overflow
+             ml_row("BENIGN", with_cell(3, "flow_iat_max", "3.5e38"))]
+    path = tmp_path / "Friday-huge.csv"
+    path.write_bytes(csv_bytes(ML_HEADER, lines))
+    with caplog.at_level(logging.WARNING, logger="nids.data.parsing"):
+        frame, files = ingest.read_input(path)
+    assert frame["flow_bytes_s"].tolist()[:3] == [np.inf, -np.inf, np.inf]
+    assert files[0].warnings == [
+        "Friday-huge.csv: column 'Flow Bytes/s' holds 2 value(s) beyond float32's range "
+        "(e.g. 1e39), read as infinity; check the file's writer",
+        "Friday-huge.csv: column 'Flow IAT Max' holds 1 value(s) beyond float32's range "
+        "(e.g. 1e39), read as infinity; check the file's writer"]

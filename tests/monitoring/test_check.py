@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import xgboost as xgb
 
 from nids.config import MonitoringConfig
+from nids.data import claims
 from nids.data.generate import write_official_csv
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.monitoring import check, frames
@@ -112,3 +114,71 @@ def test_the_outcome_names_the_batch_the_version_and_the_retrain(champion, confi
     assert outcome.crossed == [c.message for c in checked.decision.crossed]
     assert outcome.retrain == retrain
     assert check.outcome_of(checked, champion, None).retrain is None
+
+
+def test_a_small_batch_is_reported_but_never_judged(champion, config):
+    """Issue 10: a one-row batch got verdict retrain (drifted share 0.98) and a retraining."""
+    for rows in (1, 50, config.drift.min_rows - 1):
+        small = traffic(seed=3, scale=20.0).iloc[:rows]
+        checked = check.check_frame(small, "small.csv", champion, config)
+        decision = checked.decision
+        assert decision.verdict == "too small" and not decision.judged
+        assert not decision.retrain and not decision.alert
+        assert f"{rows:,} rows < {config.drift.min_rows:,}" in decision.markdown
+        assert len(checked.scores) == rows  # still scored
+    judged = check.check_frame(traffic(seed=3, scale=20.0).iloc[: config.drift.min_rows],
+                               "enough.csv", champion, config)
+    assert judged.decision.verdict == "retrain" and judged.decision.alert
+
+
+def test_a_rerun_replaces_the_report_of_the_same_batch(champion, config, tmp_path):
+    """Issue 10: predictions failed after the report was written; the rerun wrote a second
+    report and a second index row for the same batch."""
+    checked = check.check_frame(traffic(seed=3, scale=20.0), "03-friday.csv", champion, config)
+    first = check.save_check(checked, champion, tmp_path,
+                             datetime(2026, 11, 22, 18, 30, tzinfo=UTC), batch_sha256="f" * 64)
+    again = check.save_check(checked, champion, tmp_path,
+                             datetime(2026, 11, 22, 19, 30, tzinfo=UTC), batch_sha256="f" * 64)
+    assert sorted((tmp_path / "drift").iterdir()) == sorted([again, again.with_suffix(".json")])
+    assert not first.exists()
+    assert (tmp_path / "index.html").read_text(encoding="utf-8").count("03-friday.csv") == 1
+
+
+@pytest.fixture
+def claim_of(tmp_path):
+    """Claims a batch file written into tmp_path (as a monitoring run does)."""
+    def claim(name: str, content: bytes) -> claims.Claim:
+        path = tmp_path / name
+        path.write_bytes(content)
+        [taken] = claims.claim_named(path, "run")
+        return taken
+    return claim
+
+
+def test_a_claimed_batch_is_read_and_validated(claim_of, config, tmp_path):
+    path = tmp_path / "source.csv"
+    write_official_csv(traffic(seed=4).astype({LABEL_COLUMN: str}), path)
+    reading = check.read_claimed(claim_of("good.csv", path.read_bytes()), config.validation)
+    assert reading.problem is None and not reading.changing and len(reading.frame) == ROWS
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", r"bad\.csv: the file is empty"),
+    (b"a,b\n1,2\n", r"bad\.csv"),
+    (b"\x00\x01binary", r"bad\.csv"),
+])
+def test_a_bad_batch_is_read_as_a_problem_naming_the_file(claim_of, config, content, problem):
+    reading = check.read_claimed(claim_of("bad.csv", content), config.validation)
+    assert reading.frame is None and not reading.changing
+    assert re.search(problem, reading.problem)
+
+
+def test_a_batch_that_changes_while_read_is_still_being_written(claim_of, config, tmp_path):
+    path = tmp_path / "source.csv"
+    write_official_csv(traffic(seed=4).astype({LABEL_COLUMN: str}), path)
+    half = path.read_bytes()[: path.stat().st_size // 2]  # cut mid-line, as a writer leaves it
+    taken = claim_of("growing.csv", half)
+    with taken.path.open("ab") as writer:  # the writer goes on after the claim
+        writer.write(b"0" * 10)
+    reading = check.read_claimed(taken, config.validation)
+    assert reading.changing and reading.problem is None and reading.frame is None

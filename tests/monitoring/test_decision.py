@@ -129,3 +129,17 @@ def test_by_default_any_crossed_threshold_retrains(
     assert decision.retrain == bool(messages)
     assert decision.drift_detected == drift
     assert [c.message for c in decision.crossed] == messages
+
+
+@pytest.mark.parametrize(("rows", "judged"), [(1, False), (999, False), (1_000, True),
+                                              (50_000, True), (None, True)])
+def test_a_batch_below_min_rows_is_never_judged(rows, judged):
+    """The drift is still measured and shown, but a small batch alerts on nothing and never
+    retrains (issue 10: one row read as drifted share 0.98, and retrained)."""
+    settings = DriftSettings(min_rows=1_000)
+    decision = decide(summary(share=0.98, macro_f1=0.5), settings, CHAMPION_F1, rows=rows)
+    assert decision.drift_detected and len(decision.crossed) == 2  # measured anyway
+    assert decision.judged is judged
+    assert decision.retrain is judged and decision.alert is judged
+    assert decision.verdict == ("retrain" if judged else "too small")
+    assert ("too small to judge alone" in decision.markdown) is not judged

@@ -3,46 +3,22 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
 from flows.monitoring import monitoring_flow
-from flows.training import training_flow
-from nids.data.generate import generate_dataset
-from nids.data.ingest import load_inputs
-from nids.monitoring import scenario
+from nids.data.incoming import mark_ready
+from tests.support.incoming import arrive
 
 pytestmark = pytest.mark.slow
-MODEL = "e2e-monitoring"
-
-
-@pytest.fixture(scope="module")
-def workspace(prefect_api, small_training_config, tmp_path_factory: pytest.TempPathFactory):
-    """A champion trained on Monday-Wednesday, and three batches of new traffic."""
-    folder = tmp_path_factory.mktemp("monitoring")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        training = small_training_config(folder, MODEL)
-        first = training.model_copy(deep=True)
-        first.data.days = ["Monday", "Tuesday", "Wednesday"]
-        training_flow(config=first, reason="first model")
-        traffic = generate_dataset(folder / "traffic", 20_000, seed=99)
-        frame = load_inputs(traffic, folder / "interim", verify=False).frame
-        batches = scenario.write_batches(frame, folder / "batches", 3_000, seed=5)
-        yield folder, training, {p.stem: p for p in batches}
+MODEL = "e2e-monitoring"  # the workspace's model (tests/monitoring/conftest.py)
 
 
 def versions() -> list[str]:
     return sorted(str(v.version) for v in MlflowClient().search_model_versions(f"name='{MODEL}'"))
-
-
-def arrive(batch: Path, folder: Path) -> Path:
-    incoming = folder / "incoming"
-    incoming.mkdir(exist_ok=True)
-    return Path(shutil.copy(batch, incoming / batch.name))
 
 
 def test_cooldown_stops_a_retrain_soon_after_the_last_training(
@@ -52,8 +28,7 @@ def test_cooldown_stops_a_retrain_soon_after_the_last_training(
     folder, training, batches = workspace
     config = small_monitoring_config(folder, training, cooldown_hours=24)
     before = versions()
-    shifted = arrive(batches["03-friday"], folder)
-    shifted = shifted.rename(shifted.with_name("00-friday-in-cooldown.csv"))
+    shifted = arrive(batches["03-friday"], folder, "00-friday-in-cooldown.csv")
 
     [outcome] = monitoring_flow(config=config, batch=str(shifted))
     assert outcome.verdict == "retrain"
@@ -71,7 +46,9 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
     [outcome] = monitoring_flow(config=config)
     assert outcome.verdict == "ok" and outcome.retrain is None
     assert versions() == ["1"]
-    assert (clean.parent / "01-reference-days.predictions.parquet").exists()
+    done = clean.parent / "done"
+    assert outcome.location == str(done / "01-reference-days.csv") and not clean.exists()
+    assert (done / "01-reference-days.predictions.parquet").exists()
     assert monitoring_flow(config=config) == []  # scored batches are not monitored twice
 
     arrive(batches["03-friday"], folder)
@@ -84,25 +61,47 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
 
     reports = folder / "reports"
     summaries = sorted((reports / "drift").glob("*.json"))
-    assert [json.loads(p.read_text())["verdict"] for p in summaries] == ["retrain", "ok", "retrain"]
+    # 00-friday-in-cooldown.csv held the same traffic as 03-friday.csv: one batch, whose
+    # newest report replaced the earlier one
+    assert [json.loads(p.read_text())["batch"] for p in summaries] == [
+        "01-reference-days.csv", "03-friday.csv"]
+    assert [json.loads(p.read_text())["verdict"] for p in summaries] == ["ok", "retrain"]
     index = (reports / "index.html").read_text()
     assert "01-reference-days.csv" in index and "03-friday.csv" in index
 
 
-def test_bad_batch_fails_without_report_or_predictions(
-    workspace, small_monitoring_config
-) -> None:
-    folder, training, _ = workspace
-    config = small_monitoring_config(folder, training)
-    bad = folder / "incoming" / "05-bad.csv"
-    bad.parent.mkdir(exist_ok=True)
-    lines = (workspace[2]["01-reference-days"]).read_text(encoding="utf-8").splitlines()
+def bad_csv(workspace, path: Path) -> Path:
+    """A copy of the first row of a good batch with 'lots' in flow_duration."""
+    lines = workspace[2]["01-reference-days"].read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(",")
     cells[1] = "lots"
-    bad.write_text("\n".join([lines[0], ",".join(cells)]) + "\n", encoding="utf-8")
-    reports_before = sorted((folder / "reports" / "drift").glob("*"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([lines[0], ",".join(cells)]) + "\n", encoding="utf-8")
+    mark_ready(path)
+    return path
 
-    with pytest.raises(ValueError, match=r"05-bad\.csv.*flow_duration.*lots"):
-        monitoring_flow(config=config, batch=str(bad))
-    assert sorted((folder / "reports" / "drift").glob("*")) == reports_before
-    assert not (bad.parent / "05-bad.predictions.parquet").exists()
+
+def test_a_bad_batch_is_rejected_and_the_next_one_is_still_scored(
+    workspace, small_monitoring_config
+) -> None:
+    """Issue 10: the flow stopped at the first bad file for good; the batch after it was never
+    scored."""
+    folder, training, batches = workspace
+    folder = folder / "bad-batch"
+    config = small_monitoring_config(folder, training)
+    config.retrain.enabled = False  # the champion has moved: this is not about retraining
+    bad = bad_csv(workspace, folder / "incoming" / "05-bad.csv")
+    good = arrive(batches["01-reference-days"], folder, "06-good.csv")
+
+    rejected, checked = monitoring_flow(config=config)
+    assert (rejected.batch, rejected.status) == ("05-bad.csv", "rejected")
+    assert re.search(r"05-bad\.csv.*flow_duration.*lots", rejected.problem)
+    assert rejected.location == str(bad.parent / "rejected" / "05-bad.csv")
+    error_text = (bad.parent / "rejected" / "05-bad.csv.error.txt").read_text()
+    assert "flow_duration" in error_text and "To resubmit" in error_text
+    assert rejected.alert.delivered and rejected.alert.channel == "log"
+    assert (checked.batch, checked.status) == ("06-good.csv", "checked")
+    assert (good.parent / "done" / "06-good.predictions.parquet").exists()
+    assert [json.loads(p.read_text())["batch"] for p in
+            (folder / "reports" / "drift").glob("*.json")] == ["06-good.csv"]
+    assert monitoring_flow(config=config) == []  # the bad batch does not come back

@@ -12,6 +12,7 @@ from nids.io import atomic_path
 from nids.monitoring.reports import (
     ReportEntry,
     read_entries,
+    remove_superseded,
     render_index,
     report_paths,
     report_stem,
@@ -22,12 +23,13 @@ NOON = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
 
 def save_entry(reports_dir: Path, created_at: datetime, batch: str, verdict: str = "ok",
-               crossed: tuple[str, ...] = ()) -> ReportEntry:
+               crossed: tuple[str, ...] = (), sha256: str | None = None) -> ReportEntry:
     """Write an entry JSON (and a stand-in HTML report) as the monitoring flow does."""
     html_path, json_path = report_paths(reports_dir, created_at, batch)
     entry = ReportEntry(created_at=created_at, batch=batch, model_name="cicids2017-xgboost",
                         model_version="3", verdict=verdict, crossed=list(crossed),
-                        report_html=html_path.name, summary={"drifted_share": 0.1})
+                        report_html=html_path.name, summary={"drifted_share": 0.1},
+                        batch_sha256=sha256)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text("<html>report</html>")
     json_path.write_text(entry.model_dump_json())
@@ -109,7 +111,7 @@ def test_rewriting_the_index_replaces_it_and_leaves_no_temporary_file(tmp_path: 
     save_entry(tmp_path, NOON + timedelta(hours=1), "two")
     page = write_index(tmp_path).read_text(encoding="utf-8")
     assert "<td>one</td>" in page and "<td>two</td>" in page
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["drift", "index.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "drift", "index.html"]
 
 
 def test_render_index_keeps_the_given_order():
@@ -142,3 +144,26 @@ def test_atomic_path_creates_the_folder_and_a_readable_file(tmp_path: Path):
         tmp.write_text("{}")
     assert target.read_text() == "{}"
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_index_lists_each_batch_once_with_its_newest_report(tmp_path: Path):
+    """A rerun after a failed run reported the same batch (same content) twice."""
+    save_entry(tmp_path, NOON, "a.csv", "drift", sha256="a" * 64)
+    save_entry(tmp_path, NOON + timedelta(hours=1), "a.csv", "retrain", sha256="a" * 64)
+    save_entry(tmp_path, NOON + timedelta(hours=2), "renamed-a.csv", "ok", sha256="a" * 64)
+    save_entry(tmp_path, NOON, "b.csv", sha256="b" * 64)
+    save_entry(tmp_path, NOON, "old.csv")  # written before batches had a hash: kept
+    page = write_index(tmp_path).read_text(encoding="utf-8")
+    assert re.findall(r"<td>([a-z.-]+\.csv)</td>", page) == ["renamed-a.csv", "old.csv", "b.csv"]
+
+
+def test_remove_superseded_keeps_only_the_newest_report_of_a_batch(tmp_path: Path):
+    old = save_entry(tmp_path, NOON, "a.csv", sha256="a" * 64)
+    other = save_entry(tmp_path, NOON, "b.csv", sha256="b" * 64)
+    new = save_entry(tmp_path, NOON + timedelta(hours=1), "a.csv", sha256="a" * 64)
+    removed = remove_superseded(tmp_path, new)
+    assert removed == [tmp_path / "drift" / "2026-11-22T120000Z_a.csv.json"]
+    names = sorted(p.name for p in (tmp_path / "drift").iterdir())
+    assert names == sorted([other.report_html, other.report_html.replace(".html", ".json"),
+                            new.report_html, new.report_html.replace(".html", ".json")])
+    assert remove_superseded(tmp_path, old) == []  # an older entry never removes a newer one

@@ -158,3 +158,33 @@ def test_server_without_the_deployment_trains_here(prefect_api, caplog):
                                          run_locally=recording(calls, Completed()))
     assert started.mode == "subflow" and calls == [{"reason": "drift", "return_state": True}]
     assert f"Deployment {DEPLOYMENT} not found on {prefect_api}" in caplog.text
+
+
+def test_a_presumed_crashed_run_does_not_close_the_gate():
+    """Issue 10: a training run killed with its host stayed 'Running' and blocked every
+    retrain, even 720 h later."""
+    zombie = "swift-fox (Running since 2026-10-23 18:00 UTC)"
+    activity = TrainingActivity(None, hours_ago(720), presumed_crashed=(zombie,))
+    gate = retrain.retrain_gate(activity, cooldown_hours=24, now=NOW)
+    assert gate.allowed
+    outcome = retrain.retrain_if_allowed(
+        RetrainGate(False, "within the cooldown", presumed_crashed=(zombie,)), "drift",
+        RetrainConfig(), run_locally=recording([], Completed()))
+    assert outcome.presumed_crashed == [zombie]
+
+
+@flow(name=retrain.TRAINING_FLOW_NAME)
+def long_training() -> tuple[str, TrainingActivity, TrainingActivity]:
+    """A training run asking the API what it looks like now, and seven hours from now."""
+    later = retrain.now_utc() + timedelta(hours=7)
+    return (flow_run.name, retrain.training_activity(6, retrain.now_utc()),
+            retrain.training_activity(6, later))
+
+
+@pytest.mark.services
+def test_a_run_in_progress_past_the_maximum_training_time_is_presumed_crashed(prefect_api):
+    name, now, later = long_training()
+    assert now.active_run == name and now.presumed_crashed == ()
+    assert later.active_run is None
+    [zombie] = later.presumed_crashed
+    assert zombie.startswith(f"{name} (Running since ")

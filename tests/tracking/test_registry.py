@@ -5,14 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nids.config import XGBoostConfig
 from nids.io import temporary_parquet
 from nids.paths import MLFLOW_DB
 from nids.tracking import registry
-from nids.training.train import train_model
 
 MODEL_NAME = "test-nids"
-CLASSES = ["BENIGN", "DDoS", "PortScan"]
+CLASSES = ["BENIGN", "DDoS", "PortScan"]   # those of the `tiny_model` fixture
 FEATURES = ["flow_duration", "flow_bytes_s"]
 
 
@@ -28,18 +26,6 @@ def test_temporary_parquet_round_trip_and_clean_up():
     with temporary_parquet(frame) as path:
         pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
     assert not path.parent.exists()
-
-
-@pytest.fixture(scope="module")
-def tiny_model():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(CLASSES, 30)
-    centre = np.repeat([0.0, 10.0, 20.0], 30)
-    frame = pd.DataFrame({"flow_duration": centre + rng.normal(0, 1, 90),
-                          "flow_bytes_s": rng.normal(0, 1, 90)}, dtype=np.float32)
-    params = XGBoostConfig(n_estimators=5, max_depth=2, n_jobs=1)
-    model = train_model(frame, pd.Series(labels), frame, pd.Series(labels), CLASSES, params)
-    return model, frame
 
 
 def test_configure_tracking_puts_artifacts_in_the_artifacts_folder(mlflow_store):

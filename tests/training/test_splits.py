@@ -1,5 +1,7 @@
 """Classes, the stratified splits, undersampling, and the saved splits later runs resume from."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,3 +154,16 @@ def test_an_incomplete_set_of_splits_is_not_loaded(flows, tmp_path):
     save_splits(built, tmp_path)
     (tmp_path / "_COMPLETE").unlink()   # as if the run stopped before the marker
     assert load_splits(tmp_path) is None
+
+
+def test_a_truncated_saved_split_is_reported_removed_and_built_again(flows, tmp_path, caplog):
+    features = FeatureConfig(max_rows_per_class=None, seed=1)
+    built, folder = load_or_build_splits(flows, "fingerprint", tmp_path, features, None)
+    test_file = folder / "test.parquet"
+    test_file.write_bytes(test_file.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING, logger="nids.training.splits"):
+        again, _ = load_or_build_splits(flows, "fingerprint", tmp_path, features, None)
+    assert any(m.startswith(f"{test_file}: the saved split cannot be read")
+               for m in caplog.messages)
+    pd.testing.assert_frame_equal(again["test"], built["test"])
+    pd.testing.assert_frame_equal(load_splits(folder)["test"], built["test"])   # saved again

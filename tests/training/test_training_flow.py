@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -10,6 +12,10 @@ import pytest
 from mlflow import MlflowClient
 
 from flows.training import training_flow
+from nids.config import DataSource
+from nids.data.generate import generate_dataset
+from nids.paths import PROJECT_ROOT
+from nids.services.probes import free_ports
 from nids.tracking import registry
 
 pytestmark = pytest.mark.slow
@@ -38,10 +44,11 @@ def test_training_registers_a_champion_with_lineage(prefect_api, store: Path,
         version.tags
     )
     assert version.tags["reason"] == "e2e"
+    assert (version.tags["data_source"], version.tags["status"]) == ("generated", "ready")
     bundle = registry.load_bundle(MODEL)
     assert bundle.classes[0] == "BENIGN" and len(bundle.features) > 40
     artifacts = {a.path for a in MlflowClient().list_artifacts(version.run_id)}
-    assert {"confusion_matrix.png", "reference", "per_class_metrics.json"} <= artifacts
+    assert {"confusion_matrix.png", "reference", "per_class_metrics.json", "holdout"} <= artifacts
     reference = registry.download_reference(version.run_id, store / "ref")
     assert len(reference) == 2_000 and {"prediction", "label"} <= set(reference.columns)
     assert json.loads((store / "metrics.json").read_text())["version"] == 1
@@ -64,4 +71,58 @@ def test_weaker_model_becomes_challenger_and_floor_refuses(prefect_api, store: P
                       reason="refused")
     assert champion_version() == "1"
     assert len(MlflowClient().search_model_versions(f"name='{MODEL}'")) == 2
+    mlflow.set_tracking_uri(registry.tracking_uri())
+
+
+SAMPLE = PROJECT_ROOT.parent / "shared" / "cicids2017" / "cicids2017_sample.csv"
+
+
+def gzipped_generated_data(folder: Path) -> Path:
+    """A raw folder holding only `.csv.gz` files of generated data (the generator's marker
+    stays behind: nothing says the rows are generated)."""
+    raw = folder / "gz-raw"
+    raw.mkdir()
+    for path in generate_dataset(folder / "gen", 20_000, seed=5):
+        with path.open("rb") as source, gzip.open(raw / f"{path.name}.gz", "wb") as target:
+            shutil.copyfileobj(source, target)
+    return raw
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason=f"the real CICIDS2017 rows are absent ({SAMPLE})")
+def test_the_real_champion_survives_scheduled_runs_without_real_data(
+        prefect_api, store: Path, small_training_config) -> None:
+    real = small_training_config(store, MODEL)
+    real.data.source = DataSource.REAL
+    Path(real.data.raw_dir).mkdir()
+    (Path(real.data.raw_dir) / SAMPLE.name).symlink_to(SAMPLE)   # read in place, not copied
+    first = training_flow(config=real, reason="first on real rows")
+    assert (first.alias, first.version) == ("champion", 1)
+
+    empty = real.model_copy(deep=True)
+    empty.data.raw_dir = str(store / "empty-raw")   # a volume that did not mount
+    Path(empty.data.raw_dir).mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty-raw/ .*it is empty"):
+        training_flow(config=empty, reason="schedule")
+    assert champion_version() == "1"
+
+    gz_only = real.model_copy(deep=True)
+    gz_only.data.raw_dir = str(gzipped_generated_data(store))
+    second = training_flow(config=gz_only, reason="schedule")
+    assert second.alias == "challenger" and second.version == 2
+    assert champion_version() == "1"
+    version = MlflowClient().get_model_version(MODEL, "2")
+    assert version.tags["reason"] == "schedule" and version.tags["status"] == "ready"
+    assert "to promote it anyway" in second.promotion   # refused, with the reason
+    mlflow.set_tracking_uri(registry.tracking_uri())
+
+
+def test_training_with_the_registry_down_fails_naming_it(
+        prefect_api, tmp_path: Path, small_training_config, monkeypatch) -> None:
+    [port] = free_ports(1)   # nothing listens there: the registry is down
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")   # the default retries 1 min
+    with pytest.raises(ConnectionError, match=f"registry at http://127.0.0.1:{port} is "
+                       "unreachable"):
+        training_flow(config=small_training_config(tmp_path, MODEL), reason="schedule")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(registry.tracking_uri())

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from nids.config import load_monitoring_config, project_path
+from nids.data.incoming import known_batch, mark_ready
 from nids.io import atomic_path
 from nids.paths import STATE_DIR
 
@@ -79,17 +80,23 @@ def pcap_to_flows(pcap: Path, target: Path, tool_dir: Path = TOOL_DIR) -> Path:
 
 
 def pending_captures(folder: Path) -> list[Path]:
-    """Captures in `folder` that have no flow CSV beside them yet."""
+    """Captures in `folder` whose flow CSV is neither beside them nor claimed, done or
+    rejected by the monitoring flow (nids.data.incoming)."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in PCAP_SUFFIXES and not p.with_suffix(".csv").exists())
+                  and p.suffix.lower() in PCAP_SUFFIXES
+                  and not known_batch(folder, p.with_suffix(".csv").name))
 
 
 def convert_captures(folder: Path, tool_dir: Path = TOOL_DIR) -> list[Path]:
-    """Turn every pending capture in `folder` into a flow batch `<name>.csv` beside it."""
-    return [pcap_to_flows(pcap, pcap.with_suffix(".csv"), tool_dir)
-            for pcap in pending_captures(folder)]
+    """Turn every pending capture in `folder` into a flow batch `<name>.csv` beside it, handed
+    over to the monitoring flow with its `.done` marker."""
+    converted = []
+    for pcap in pending_captures(folder):
+        converted.append(pcap_to_flows(pcap, pcap.with_suffix(".csv"), tool_dir))
+        mark_ready(converted[-1])
+    return converted
 
 
 def main(argv: list[str] | None = None) -> int:

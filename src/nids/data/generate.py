@@ -222,18 +222,27 @@ def write_official_csv(frame: pd.DataFrame, path: Path) -> None:
         out.to_csv(tmp, index=False, na_rep="NaN", lineterminator="\r\n", float_format="%.10g")
 
 
+COMPLETE_MARKER_PREFIX = ".complete-"
+
+
+def written_by_generator(path: Path) -> bool:
+    """Whether a file (or the file a symlink points at) was written by `generate_dataset`:
+    it sits beside the generator's completion marker."""
+    return any(path.resolve().parent.glob(f"{COMPLETE_MARKER_PREFIX}*"))
+
+
 def generate_dataset(
     folder: Path, rows: int, seed: int, days: list[str] | None = None
 ) -> list[Path]:
     """Write one official-format CSV per day into `folder`; reuse files of the same request."""
     folder.mkdir(parents=True, exist_ok=True)
-    marker = folder / f".complete-{rows}-{seed}-{'-'.join(days or ['all'])}"
+    marker = folder / f"{COMPLETE_MARKER_PREFIX}{rows}-{seed}-{'-'.join(days or ['all'])}"
     plan = class_counts(rows, days)
     paths = [folder / name for name in plan]
     if marker.exists() and all(p.exists() for p in paths):
         logger.info("Reusing generated data in %s", folder)
         return paths
-    for stale in folder.glob(".complete-*"):
+    for stale in folder.glob(f"{COMPLETE_MARKER_PREFIX}*"):
         stale.unlink()
     rng = np.random.default_rng(seed)
     for path, counts in zip(paths, plan.values(), strict=True):

@@ -1,28 +1,29 @@
-"""Load flow CSVs (plain or zipped, of any format in `nids.data.formats`) into one frame.
+"""Load flow CSVs (plain, gzipped or zipped, of any format in `nids.data.formats`) into one
+frame.
 
-Files are parsed (`nids.data.parsing`) straight from disk or from the zip, never read whole
-into memory; official file names are checked against UNB's checksums; the parsed frame is
-cached as Parquet, keyed by the content of the inputs and the label policy.
+Files are parsed (`nids.data.parsing`) straight from disk, the gzip stream or the zip
+(`nids.data.archives`), never read whole into memory; official file names are checked against
+UNB's checksums; the parsed frame is cached as Parquet, keyed by the content of the inputs and
+the label policy. A cache that cannot be read is reported by path, removed and rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
-import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nids.config import LabelPolicy
-from nids.data import parsing
+from nids.config import DataSource, LabelPolicy
+from nids.data import archives, parsing
+from nids.data.archives import DEFAULT_MAX_EXPANDED_BYTES, sha256_of
 from nids.data.official import checksum_warning, day_of
 from nids.data.schema import LABEL_COLUMN, LABELS
 from nids.io import atomic_path
@@ -30,7 +31,7 @@ from nids.io import atomic_path
 logger = logging.getLogger(__name__)
 
 # Bump when parsing changes, so cached Parquet files of older loaders are not reused.
-LOADER_VERSION = "2"
+LOADER_VERSION = "3"
 
 
 @dataclass
@@ -51,20 +52,13 @@ class LoadedData:
     fingerprint: str
     files: list[InputFile]
     from_cache: bool = False
+    data_source: DataSource = DataSource.REAL   # what the rows are (set by nids.data.sources)
 
 
 def find_input_files(folder: Path) -> list[Path]:
-    """The CSVs and zips directly in `folder`, sorted by name (empty if it does not exist)."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".zip")
-    )
-
-
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+    """The CSVs, `.csv.gz` files and zips directly in `folder`, sorted by name (empty if it
+    does not exist); `archives.scan_folder` also says what else is there."""
+    return archives.scan_folder(folder).inputs
 
 
 def read_flow_csv(data: bytes, name: str, require_label: bool = True,
@@ -73,58 +67,41 @@ def read_flow_csv(data: bytes, name: str, require_label: bool = True,
     return parsing.parse_flows(io.BytesIO(data), name, require_label, labels).table.to_pandas()
 
 
-@dataclass
-class _Member:
-    name: str
-    size: int
-    sha256: str
-    stream: BinaryIO
-
-
-def _members(path: Path) -> Iterator[_Member]:
-    """The CSVs in a file, each opened as a stream: itself, or every CSV inside a zip."""
-    if path.suffix.lower() != ".zip":
-        with path.open("rb") as stream:
-            yield _Member(path.name, path.stat().st_size, sha256_of(path), stream)
-        return
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
-        raise ValueError(f"{path}: not a readable zip archive; download it again.") from error
-    with archive:
-        members = sorted((m for m in archive.infolist() if m.filename.lower().endswith(".csv")),
-                         key=lambda m: m.filename)
-        if not members:
-            raise ValueError(f"{path}: the zip holds no CSV file.")
-        for member in members:
-            with archive.open(member) as stream:
-                digest = hashlib.file_digest(stream, "sha256").hexdigest()
-            with archive.open(member) as stream:
-                yield _Member(f"{path.name}/{member.filename}", member.file_size, digest, stream)
-
-
 def _constant(value: str, rows: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int8)), pa.array([value]))
 
 
+def _parse_member(member: archives.Member, require_label: bool,
+                  labels: LabelPolicy | None) -> parsing.ParsedFile:
+    """Parse one member; a stream that turns out damaged while read gets the archive message."""
+    try:
+        return parsing.parse_flows(member.stream, member.name, require_label, labels)
+    except archives.DECOMPRESSION_ERRORS as error:
+        raise archives.unreadable(member.name, error) from error
+
+
 def read_tables(path: Path, verify: bool = True, require_label: bool = True,
-                labels: LabelPolicy | None = None) -> tuple[pa.Table, list[InputFile]]:
-    """Read one CSV or zip as Arrow; each file's rows get `source_file` and `day` columns."""
+                labels: LabelPolicy | None = None,
+                max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
+                ) -> tuple[pa.Table, list[InputFile]]:
+    """Read one CSV, `.csv.gz` or zip as Arrow; each file's rows get `source_file` and `day`
+    columns. A zip or gzip stream expanding past `max_expanded_bytes` is refused."""
     tables, files = [], []
-    for member in _members(path):
+    for member in archives.open_members(path, max_expanded_bytes):
         info = InputFile(name=member.name, sha256=member.sha256)
         short_name = Path(member.name).name
         warning = checksum_warning(short_name, member.size, member.sha256) if verify else None
         if warning:
             logger.warning(warning)
             info.warnings.append(warning)
-        parsed = parsing.parse_flows(member.stream, member.name, require_label, labels)
+        parsed = _parse_member(member, require_label, labels)
+        info.warnings.extend(parsed.warnings)
         rows = parsed.table.num_rows
         table = parsed.table.append_column("source_file", _constant(short_name, rows))
         tables.append(table.append_column("day", _constant(day_of(short_name), rows)))
         info.rows, info.format, info.time_unit = rows, parsed.format, parsed.time_unit
         files.append(info)
-    if verify and path.suffix.lower() == ".zip":
+    if verify and archives.has_suffix(path.name, (".zip",)):
         zip_warning = checksum_warning(path.name, path.stat().st_size, sha256_of(path))
         if zip_warning:
             logger.warning(zip_warning)
@@ -144,9 +121,11 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def read_input(path: Path, verify: bool = True, require_label: bool = True,
-               labels: LabelPolicy | None = None) -> tuple[pd.DataFrame, list[InputFile]]:
-    """Read one CSV or zip into a frame (see `read_tables`)."""
-    table, files = read_tables(path, verify, require_label, labels)
+               labels: LabelPolicy | None = None,
+               max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
+               ) -> tuple[pd.DataFrame, list[InputFile]]:
+    """Read one CSV, `.csv.gz` or zip into a frame (see `read_tables`)."""
+    table, files = read_tables(path, verify, require_label, labels, max_expanded_bytes)
     return to_frame(table), files
 
 
@@ -160,22 +139,41 @@ def fingerprint_of(paths: list[Path], labels: LabelPolicy | None = None) -> str:
     return digest.hexdigest()
 
 
+def read_cache(cache: Path, manifest: Path) -> tuple[pd.DataFrame, list[InputFile]] | None:
+    """The cached frame and files, or None when there is no cache. A cache that cannot be read
+    (a truncated Parquet, a damaged manifest) is reported by path and removed."""
+    if not (cache.exists() and manifest.exists()):
+        return None
+    try:
+        files = [InputFile(**item) for item in json.loads(manifest.read_text(encoding="utf-8"))]
+        frame = to_frame(pq.read_table(cache))
+    except (OSError, ValueError, TypeError, pa.ArrowException) as error:
+        logger.warning("%s: the cached parse of the inputs cannot be read (%s); removing it "
+                       "and parsing the inputs again", cache, error)
+        cache.unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)
+        return None
+    logger.info("Reusing parsed data from %s", cache)
+    return frame, files
+
+
 def load_inputs(paths: list[Path], cache_dir: Path, verify: bool = True,
-                labels: LabelPolicy | None = None) -> LoadedData:
+                labels: LabelPolicy | None = None,
+                max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES) -> LoadedData:
     """Load every input file into one frame, reusing the Parquet cache of the same inputs."""
     if not paths:
         raise ValueError("No input files given: put CICIDS2017 CSVs (or zips) in data/raw/.")
     fingerprint = fingerprint_of(paths, labels)
     cache = cache_dir / f"flows-{fingerprint[:16]}.parquet"
     manifest = cache.with_suffix(".files.json")
-    if cache.exists() and manifest.exists():
-        logger.info("Reusing parsed data from %s", cache)
-        files = [InputFile(**item) for item in pd.read_json(manifest).to_dict("records")]
-        return LoadedData(to_frame(pq.read_table(cache)), fingerprint, files, from_cache=True)
+    cached = read_cache(cache, manifest)
+    if cached is not None:
+        return LoadedData(cached[0], fingerprint, cached[1], from_cache=True)
     tables, files = [], []
     for path in paths:
         logger.info("Parsing %s", path)
-        table, infos = read_tables(path, verify=verify, labels=labels)
+        table, infos = read_tables(path, verify=verify, labels=labels,
+                                   max_expanded_bytes=max_expanded_bytes)
         tables.append(table)
         files.extend(infos)
     table = pa.concat_tables(tables, promote_options="default")
@@ -184,5 +182,5 @@ def load_inputs(paths: list[Path], cache_dir: Path, verify: bool = True,
     with atomic_path(cache) as tmp:
         pq.write_table(table, tmp)
     with atomic_path(manifest) as tmp:
-        pd.DataFrame([vars(f) for f in files]).to_json(tmp, orient="records")
+        tmp.write_text(json.dumps([asdict(f) for f in files]), encoding="utf-8")
     return LoadedData(to_frame(table), fingerprint, files)

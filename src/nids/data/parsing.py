@@ -3,15 +3,18 @@
 The stream is parsed in blocks (pyarrow's streaming reader), never read whole into memory.
 The header says which format the file is in (`formats.match_header`); every quirk of the
 official files is handled: leading spaces in names, the duplicated " Fwd Header Length",
-`Infinity`/`NaN`, blank all-comma lines, header lines repeated inside the file, CRLF, a UTF-8
-BOM. Bad files stop the run with an error that names the file, the column and what to do.
+`Infinity`/`NaN`, blank all-comma lines, header lines repeated inside the file (the
+CSE-CIC-IDS2018 files have them; elsewhere they mean files joined with `cat`, and a warning says
+so), CRLF, a UTF-8 BOM. Numbers are read as float64 and narrowed to float32, so a value beyond
+float32's range (1e39) is reported instead of silently becoming infinity. Bad files stop the run
+with an error that names the file, the row where pyarrow knows it, the column and what to do.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -22,7 +25,13 @@ import pyarrow.csv as pv
 from nids.config import LabelPolicy
 from nids.data import formats
 from nids.data.labels import label_codes
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_header
+from nids.data.schema import (
+    FEATURE_COLUMNS,
+    LABEL_COLUMN,
+    LABELS,
+    canonical_header,
+    canonical_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +39,13 @@ _HEAD_BYTES = 65_536
 _BLOCK_BYTES = 1 << 24
 _SUSPECT_DELIMITERS = (";", "\t", "|")
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Header keys of every known format: a data cell spelled like one is a repeated header line.
+_HEADER_KEYS = frozenset(
+    {fmt.key(f) for fmt in formats.FORMATS for f in FEATURE_COLUMNS}
+    | {canonical_name(cell) for fmt in formats.FORMATS for cell in fmt.identifiers}
+    | set(formats.LABEL_KEYS)
+)
+_CONCATENATED = "a header line repeats at row {row}: files concatenated?"
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -65,70 +81,130 @@ def _sniff_header(head: bytes, name: str) -> list[str]:
     return cells
 
 
+def _is_header_cell(cell: str) -> bool:
+    """A cell spelled like a column name of a known format (with or without a BOM)."""
+    return canonical_name(cell.lstrip("\ufeff")) in _HEADER_KEYS
+
+
+def _concatenated(name: str, row: str) -> ValueError:
+    return ValueError(f"{name}: {_CONCATENATED.format(row=row)} That line does not repeat the "
+                      "first header exactly (another format, or a byte-order mark): split the "
+                      "file back into its parts, or keep only the first header line.")
+
+
 def _explain_arrow_error(error: pa.ArrowInvalid, header: list[str], keys: list[str],
                          name: str) -> ValueError:
     message = str(error)
+    found = re.search(r"Row #(\d+)", message)
+    row = found.group(1) if found else "?"
+    at = f" at row {row}" if found else ""
     column = re.search(r"In CSV column #(\d+)", message)
     value = re.search(r"invalid value '([^']*)'", message)
     if column and value:
+        if _is_header_cell(value.group(1)):
+            return _concatenated(name, row)
         position = int(column.group(1))
         return ValueError(
             f"{name}: column {header[position].strip()!r} ({keys[position]!r}) holds the "
-            f"non-numeric value {value.group(1)!r}; fix or remove that row (flow features "
+            f"non-numeric value {value.group(1)!r}{at}; fix or remove that row (flow features "
             "are numbers, Infinity or NaN)."
         )
     count = re.search(r"Expected (\d+) columns, got (\d+): (.{0,60})", message, re.S)
     if count:
-        expected, got, row = count.groups()
+        expected, got, text = count.groups()
+        if _is_header_cell(text.split(",", 1)[0]):
+            return _concatenated(name, row)
         return ValueError(
-            f"{name}: a row has {got} field(s) where the header has {expected} "
-            f"(row starts {row.strip()!r}). A short last line means a truncated download "
+            f"{name}: {f'row {row}' if found else 'a row'} has {got} field(s) where the "
+            f"header has {expected} "
+            f"(row starts {text.strip()!r}). A short last line means a truncated download "
             "or copy: fetch the file again."
         )
     return ValueError(f"{name}: cannot parse the CSV ({message}).")
 
 
-def _blank_rows(batch: pa.RecordBatch, match: formats.HeaderMatch,
-                label_cell: str | None) -> pa.Array:
-    """All-comma lines (no duration, no label) and header lines repeated inside the file."""
+@dataclass
+class _Noticed:
+    """What reading the blocks noticed: repeated header lines and float32 overflows."""
+
+    header_rows: list[int] = field(default_factory=list)   # pyarrow's row numbers
+    overflows: dict[str, int] = field(default_factory=dict)  # header cell -> values
+
+    def warnings(self, name: str, fmt: formats.FlowFormat) -> list[str]:
+        found = []
+        if self.header_rows and fmt is not formats.CSE_CIC_IDS2018:  # 2018 files repeat it
+            found.append(f"{name}: {_CONCATENATED.format(row=self.header_rows[0])} "
+                         f"({len(self.header_rows)} repeated header line(s), skipped)")
+        found += [f"{name}: column {column.strip()!r} holds {count} value(s) beyond float32's "
+                  "range (e.g. 1e39), read as infinity; check the file's writer"
+                  for column, count in self.overflows.items()]
+        return found
+
+
+def _dropped_rows(batch: pa.RecordBatch, match: formats.HeaderMatch,
+                  label_cell: str | None) -> tuple[pa.Array, pa.Array]:
+    """(all-comma lines, header lines repeated inside the file): neither has a duration; the
+    first has an empty label, the second the label column's own name."""
     blank = pc.is_null(batch.column(match.columns["flow_duration"]))
-    if match.label is not None:
-        label = batch.column(match.label)
-        empty = pc.or_(pc.equal(pc.binary_length(label), 0),
-                       pc.equal(label, pa.scalar(label_cell.encode(), pa.binary())))
-        blank = pc.and_(blank, empty)
-    return blank
+    if match.label is None:
+        return blank, pa.array([False] * batch.num_rows)
+    label = batch.column(match.label)
+    header = pc.and_(blank, pc.equal(label, pa.scalar(label_cell.encode(), pa.binary())))
+    return pc.and_(blank, pc.equal(pc.binary_length(label), 0)), header
+
+
+def _narrowed(batch: pa.RecordBatch, names: dict[str, str], noticed: _Noticed) -> pa.RecordBatch:
+    """The float64 columns of `batch` as float32, counting finite values that overflow."""
+    columns = []
+    for key, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_float64(column.type):
+            narrow = column.cast(pa.float32())
+            lost = pc.sum(pc.and_(pc.is_finite(column), pc.invert(pc.is_finite(narrow)))).as_py()
+            if lost:
+                noticed.overflows[names[key]] = noticed.overflows.get(names[key], 0) + lost
+            column = narrow
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, batch.schema.names)
+
+
+def _open_reader(stream: BinaryIO, header: list[str], keys: list[str],
+                 match: formats.HeaderMatch) -> pv.CSVStreamingReader:
+    types = {key: pa.float64() for key in match.columns.values()}
+    if match.attempted:
+        types[match.attempted] = pa.float64()
+    if match.label:
+        types[match.label] = pa.binary()
+    # A repeated header line parses as missing values (and is dropped).
+    nulls = [*pv.ConvertOptions().null_values, *(header[keys.index(k)] for k in types)]
+    # One thread: pyarrow then names the row of a parse or conversion error.
+    return pv.open_csv(
+        stream,
+        read_options=pv.ReadOptions(column_names=keys, skip_rows=1, block_size=_BLOCK_BYTES,
+                                    use_threads=False),
+        convert_options=pv.ConvertOptions(column_types=types, include_columns=list(types),
+                                          null_values=nulls),
+    )
 
 
 def _read_table(stream: BinaryIO, header: list[str], match: formats.HeaderMatch,
-                name: str) -> pa.Table:
+                name: str) -> tuple[pa.Table, _Noticed]:
     """The feature, label and attempt columns of the file, parsed block by block."""
     keys = canonical_header(header)
-    types = {key: pa.float32() for key in match.columns.values()}
-    if match.attempted:
-        types[match.attempted] = pa.float32()
-    if match.label:
-        types[match.label] = pa.binary()
     label_cell = header[keys.index(match.label)] if match.label else None
-    # A repeated header line parses as missing values (and is dropped as a blank row).
-    nulls = [*pv.ConvertOptions().null_values, *(header[keys.index(k)] for k in types)]
-    batches = []
+    names, noticed, batches, first_row = dict(zip(keys, header, strict=True)), _Noticed(), [], 2
     try:
-        reader = pv.open_csv(
-            stream,
-            read_options=pv.ReadOptions(column_names=keys, skip_rows=1, block_size=_BLOCK_BYTES),
-            convert_options=pv.ConvertOptions(column_types=types, include_columns=list(types),
-                                              null_values=nulls),
-        )
-        for batch in reader:
-            blank = _blank_rows(batch, match, label_cell)
-            batches.append(batch.filter(pc.invert(blank)) if pc.any(blank).as_py() else batch)
+        for batch in _open_reader(stream, header, keys, match):
+            blank, repeated = _dropped_rows(batch, match, label_cell)
+            noticed.header_rows += [first_row + i for i in pc.indices_nonzero(repeated).tolist()]
+            first_row += batch.num_rows
+            dropped = pc.or_(blank, repeated)
+            kept = batch.filter(pc.invert(dropped)) if pc.any(dropped).as_py() else batch
+            batches.append(_narrowed(kept, names, noticed))
     except pa.ArrowInvalid as error:
         raise _explain_arrow_error(error, header, keys, name) from error
-    table = pa.Table.from_batches(batches, schema=reader.schema)
-    if table.num_rows == 0:
+    if sum(batch.num_rows for batch in batches) == 0:
         raise ValueError(f"{name}: the file has a header but no data rows.")
-    return table
+    return pa.Table.from_batches(batches), noticed
 
 
 def _features(table: pa.Table, match: formats.HeaderMatch) -> pa.Table:
@@ -149,6 +225,7 @@ class ParsedFile:
     table: pa.Table     # the 78 features (float32) and, for labelled files, `label`
     format: str
     time_unit: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_flows(stream: BinaryIO, name: str, require_label: bool = True,
@@ -160,7 +237,10 @@ def parse_flows(stream: BinaryIO, name: str, require_label: bool = True,
     if require_label and match.label is None:
         raise ValueError(f"{name}: no label column (Label, label or labels). Training needs "
                          "labelled flows; unlabelled traffic goes to data/incoming/.")
-    table = _read_table(stream, header, match, name)
+    table, noticed = _read_table(stream, header, match, name)
+    warnings = noticed.warnings(name, match.format)
+    for warning in warnings:
+        logger.warning(warning)
     features = _features(table, match)
     features, unit = formats.normalize_units(features, match.format, name)
     if match.label is not None:
@@ -172,4 +252,4 @@ def parse_flows(stream: BinaryIO, name: str, require_label: bool = True,
     ignored = f"; ignored {len(match.ignored)} column(s) the 2017 feature set lacks: " \
         f"{', '.join(match.ignored)}" if match.ignored else ""
     logger.info("%s: %s format, times in %s%s", name, match.format.title, unit, ignored)
-    return ParsedFile(features, match.format.title, unit)
+    return ParsedFile(features, match.format.title, unit, warnings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +18,15 @@ import pandas as pd
 from evidently import Run
 
 from nids.config import MonitoringConfig, ValidationConfig
-from nids.data import batches
+from nids.data import batches, claims
+from nids.data.claims import Claim
 from nids.data.schema import PREDICTION_COLUMN
 from nids.data.validate import raise_on_problems, validate_frame
 from nids.monitoring import frames
 from nids.monitoring.decision import DriftDecision, decide
 from nids.monitoring.drift import DriftSummary, run_drift_report, save_report, summarize_snapshot
-from nids.monitoring.outcomes import BatchOutcome, RetrainOutcome
-from nids.monitoring.reports import ReportEntry, report_paths, write_index
+from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
+from nids.monitoring.reports import ReportEntry, remove_superseded, report_paths, write_index
 from nids.monitoring.settings import DriftSettings
 from nids.tracking import registry
 from nids.training.features import clean_features
@@ -95,7 +97,8 @@ def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, features: list[
     """Run the Evidently report of `current` against `reference`, read it, and decide."""
     snapshot = run_drift_report(reference, current, features, settings)
     summary = summarize_snapshot(snapshot)
-    return DriftCheck(snapshot, summary, decide(summary, settings, champion_macro_f1))
+    return DriftCheck(snapshot, summary,
+                      decide(summary, settings, champion_macro_f1, rows=len(current)))
 
 
 def validate_batch(frame: pd.DataFrame, name: str, validation: ValidationConfig) -> None:
@@ -103,6 +106,31 @@ def validate_batch(frame: pd.DataFrame, name: str, validation: ValidationConfig)
     result = validate_frame(frame.assign(source_file=name), validation.max_missing_share,
                             validation.max_infinite_share)
     raise_on_problems(result)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A claimed batch as read: its rows, or why it is refused, or that it is still changing."""
+
+    claim: Claim
+    frame: pd.DataFrame | None = None
+    problem: str | None = None  # what is wrong with the batch: it is rejected
+    changing: bool = False      # the file changed while it was read: a writer is still at it
+
+
+def read_claimed(claim: Claim, validation: ValidationConfig) -> Reading:
+    """Load and validate a claimed batch like training data, telling a bad batch (rejected)
+    from one still being written (put back) by whether the file changed since its claim."""
+    try:
+        frame = batches.load_batch(claim.path)
+        validate_batch(frame, claim.name, validation)
+    except (ValueError, zipfile.BadZipFile) as error:
+        if not claims.unchanged(claim):
+            return Reading(claim, changing=True)
+        return Reading(claim, problem=str(error))
+    if not claims.unchanged(claim):
+        return Reading(claim, changing=True)
+    return Reading(claim, frame=frame)
 
 
 def check_frame(frame: pd.DataFrame, name: str, champion: Champion,
@@ -125,9 +153,9 @@ def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> Bat
 
 
 def save_check(checked: BatchCheck, champion: Champion, reports_dir: Path,
-               created_at: datetime | None = None) -> Path:
-    """Save the HTML report and its JSON entry under reports_dir/drift/ and rebuild the
-    index; returns the HTML report's path."""
+               created_at: datetime | None = None, batch_sha256: str | None = None) -> Path:
+    """Save the HTML report and its JSON entry under reports_dir/drift/, replacing an earlier
+    report of the same batch (same SHA-256), and rebuild the index; returns the HTML path."""
     created_at = created_at or datetime.now(UTC)
     html_path, json_path = report_paths(reports_dir, created_at, Path(checked.batch).stem)
     entry = ReportEntry(
@@ -135,16 +163,19 @@ def save_check(checked: BatchCheck, champion: Champion, reports_dir: Path,
         model_version=champion.version, verdict=checked.decision.verdict,
         crossed=[c.message for c in checked.decision.crossed],
         report_html=html_path.name, summary=checked.drift.summary.model_dump(mode="json"),
+        batch_sha256=batch_sha256,
     )
     save_report(checked.drift.snapshot, html_path, json_path, entry)
+    remove_superseded(reports_dir, entry)
     write_index(reports_dir)
     return html_path
 
 
-def outcome_of(checked: BatchCheck, champion: Champion,
-               retrain: RetrainOutcome | None) -> BatchOutcome:
-    """The flow's result for one batch."""
+def outcome_of(checked: BatchCheck, champion: Champion, retrain: RetrainOutcome | None,
+               alert: AlertOutcome | None = None, location: Path | None = None) -> BatchOutcome:
+    """The flow's result for one checked batch."""
     return BatchOutcome(
         batch=checked.batch, model_version=champion.version, verdict=checked.decision.verdict,
-        crossed=[c.message for c in checked.decision.crossed], retrain=retrain,
+        crossed=[c.message for c in checked.decision.crossed], retrain=retrain, alert=alert,
+        location=str(location) if location else None,
     )

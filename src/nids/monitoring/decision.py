@@ -10,7 +10,7 @@ from nids.monitoring.drift import ColumnDrift, DriftSummary
 from nids.monitoring.settings import DriftSettings, RetrainOn, is_p_value
 
 Check = Literal["drifted_share", "prediction_drift", "macro_f1_drop"]
-Verdict = Literal["retrain", "drift", "ok"]
+Verdict = Literal["retrain", "drift", "ok", "too small"]
 MAX_LISTED_COLUMNS = 10
 
 
@@ -28,6 +28,8 @@ class DriftDecision(BaseModel):
 
     drift_detected: bool = Field(description="Feature or prediction drift crossed its threshold.")
     retrain: bool = Field(description="Start the training flow (see DriftSettings.retrain_on).")
+    judged: bool = Field(True, description="False for a batch below DriftSettings.min_rows: "
+                         "reported, never alerted on or retrained on.")
     crossed: list[CrossedThreshold]
     notes: list[str] = Field(default_factory=list, description="Checks skipped, data warnings.")
     markdown: str
@@ -35,8 +37,15 @@ class DriftDecision(BaseModel):
     @computed_field
     @property
     def verdict(self) -> Verdict:
-        """'retrain', 'drift' (drift but quality holds) or 'ok'."""
+        """'retrain', 'drift' (drift but quality holds), 'ok', or 'too small' to judge."""
+        if not self.judged:
+            return "too small"
         return "retrain" if self.retrain else "drift" if self.drift_detected else "ok"
+
+    @property
+    def alert(self) -> bool:
+        """Whether the batch calls for an alert: drift found on a batch large enough to judge."""
+        return self.judged and self.drift_detected
 
 
 def _drifted_share_crossed(
@@ -110,13 +119,15 @@ def _markdown(summary: DriftSummary, champion_macro_f1: float | None, decision_h
 
 
 def decide(
-    summary: DriftSummary, settings: DriftSettings, champion_macro_f1: float | None
+    summary: DriftSummary, settings: DriftSettings, champion_macro_f1: float | None,
+    rows: int | None = None,
 ) -> DriftDecision:
     """Decide on a batch: drift when the drifted share or the prediction drift crosses its
     threshold (at the threshold counts, as in Evidently). Retrain when any threshold is
     crossed; with `retrain_on: quality_drop`, only when macro-F1 fell more than the tolerated
     drop below the champion's, or when drift is detected and no labels let us check quality
-    (drift with quality holding up is then reported, not retrained on)."""
+    (drift with quality holding up is then reported, not retrained on). A batch of fewer
+    than `settings.min_rows` rows is reported but not judged: no alert, no retrain."""
     feature = _drifted_share_crossed(summary, settings)
     prediction = _prediction_drift_crossed(summary.prediction_drift)
     quality_checked = summary.macro_f1 is not None and champion_macro_f1 is not None
@@ -132,7 +143,12 @@ def decide(
         retrain = quality is not None or (drift_detected and not quality_checked)
     head = "RETRAIN" if retrain else "drift, quality holds" if drift_detected else "no drift"
     notes = _notes(summary, champion_macro_f1)
+    judged = rows is None or rows >= settings.min_rows
+    if not judged:
+        head = f"not judged, {rows:,} rows < {settings.min_rows:,}"
+        notes.insert(0, f"a batch of {rows:,} rows is too small to judge alone (min_rows "
+                     f"{settings.min_rows:,}): no alert, no retrain")
     return DriftDecision(
-        drift_detected=drift_detected, retrain=retrain, crossed=crossed, notes=notes,
-        markdown=_markdown(summary, champion_macro_f1, head, crossed, notes),
+        drift_detected=drift_detected, retrain=retrain and judged, crossed=crossed, notes=notes,
+        judged=judged, markdown=_markdown(summary, champion_macro_f1, head, crossed, notes),
     )

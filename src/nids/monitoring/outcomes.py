@@ -20,15 +20,35 @@ class RetrainOutcome(BaseModel):
     state: str | None = Field(None, description="Its state when the monitoring flow moved on.")
     completed: bool = Field(False, description="The training run completed (it may have moved "
                             "the champion alias).")
+    presumed_crashed: list[str] = Field(
+        default_factory=list, description="Training runs still 'Running' past "
+        "retrain.max_training_hours: reported, and not counted as in progress.",
+    )
+
+
+class AlertOutcome(BaseModel):
+    """What became of an alert: sent (after retries), or not, and why."""
+
+    subject: str
+    channel: str = Field(description="Block name, masked webhook URL, or 'log'.")
+    delivered: bool
+    error: str | None = Field(None, description="The last error of a channel that failed.")
 
 
 class BatchOutcome(BaseModel):
     """What the monitoring flow did with one batch."""
 
     batch: str
-    model_version: str = Field(description="The champion version that scored the batch.")
-    verdict: Verdict
-    crossed: list[str] = Field(description="Thresholds crossed, in words.")
+    status: Literal["checked", "rejected", "changing"] = Field(
+        "checked", description="checked: scored and reported; rejected: moved to rejected/ "
+        "with an error file; changing: still being written, put back for the next run.",
+    )
+    location: str | None = Field(None, description="Where the batch file is now.")
+    model_version: str | None = Field(None, description="The champion version that scored it.")
+    verdict: Verdict | None = Field(None, description="None when the batch was not checked.")
+    crossed: list[str] = Field(default_factory=list, description="Thresholds crossed, in words.")
+    problem: str | None = Field(None, description="Why a rejected batch was refused.")
+    alert: AlertOutcome | None = Field(None, description="The alert the batch raised, if any.")
     retrain: RetrainOutcome | None = Field(
         None, description="What happened about retraining; None when the verdict did not ask."
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import html
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 DRIFT_SUBDIR = "drift"
 INDEX_NAME = "index.html"
+LOCK_NAME = ".index.lock"
 
 
 class ReportEntry(BaseModel):
@@ -25,10 +29,18 @@ class ReportEntry(BaseModel):
     batch: str
     model_name: str
     model_version: str
-    verdict: str = Field(description="'retrain', 'drift' or 'ok'.")
+    verdict: str = Field(description="'retrain', 'drift', 'ok' or 'too small'.")
     crossed: list[str] = Field(default_factory=list, description="Thresholds crossed, in words.")
     report_html: str = Field(description="File name of the HTML report, next to this JSON.")
     summary: dict = Field(default_factory=dict, description="The DriftSummary, as saved.")
+    batch_sha256: str | None = Field(
+        None, description="SHA-256 of the batch file: the batch's identity, whatever its name."
+    )
+
+    @property
+    def identity(self) -> str:
+        """What makes two entries the same batch (entries written before hashes: their own)."""
+        return self.batch_sha256 or self.report_html
 
 
 def report_stem(created_at: datetime, batch: str) -> str:
@@ -47,15 +59,49 @@ def report_paths(reports_dir: Path, created_at: datetime, batch: str) -> tuple[P
     return folder / f"{stem}.html", folder / f"{stem}.json"
 
 
-def read_entries(reports_dir: Path) -> list[ReportEntry]:
-    """The report entries under reports_dir/drift/, newest first; unreadable ones skipped."""
-    entries = []
+def entry_files(reports_dir: Path) -> dict[Path, ReportEntry]:
+    """Each JSON entry under reports_dir/drift/ by path; unreadable ones skipped."""
+    entries = {}
     for json_path in sorted((reports_dir / DRIFT_SUBDIR).glob("*.json")):
         try:
-            entries.append(ReportEntry.model_validate_json(json_path.read_text(encoding="utf-8")))
+            text = json_path.read_text(encoding="utf-8")
+            entries[json_path] = ReportEntry.model_validate_json(text)
         except (OSError, ValidationError) as error:
             logger.warning("Skipping %s, not a drift report entry: %s", json_path, error)
+    return entries
+
+
+def read_entries(reports_dir: Path) -> list[ReportEntry]:
+    """The report entries under reports_dir/drift/, newest first; unreadable ones skipped."""
+    entries = entry_files(reports_dir).values()
     return sorted(entries, key=lambda e: (e.created_at, e.batch), reverse=True)
+
+
+def latest_per_batch(entries: list[ReportEntry]) -> list[ReportEntry]:
+    """The first (newest, in read_entries' order) entry of each batch identity."""
+    seen: set[str] = set()
+    kept = []
+    for entry in entries:
+        if entry.identity not in seen:
+            seen.add(entry.identity)
+            kept.append(entry)
+    return kept
+
+
+def remove_superseded(reports_dir: Path, newest: ReportEntry) -> list[Path]:
+    """Delete the older reports of `newest`'s batch (a rerun after a failed run), so each
+    batch has one report; returns the JSON entries removed. Older: by time, then name, so
+    of two runs reporting the same batch at once, one report stays."""
+    removed = []
+    newest_key = (newest.created_at, newest.report_html)
+    for json_path, entry in entry_files(reports_dir).items():
+        if entry.identity == newest.identity and (entry.created_at,
+                                                  entry.report_html) < newest_key:
+            (json_path.parent / entry.report_html).unlink(missing_ok=True)
+            json_path.unlink(missing_ok=True)
+            removed.append(json_path)
+            logger.info("Replaced the earlier report %s of %s", json_path.name, entry.batch)
+    return removed
 
 
 def _row(entry: ReportEntry) -> str:
@@ -64,7 +110,8 @@ def _row(entry: ReportEntry) -> str:
         entry.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         html.escape(entry.batch),
         html.escape(f"{entry.model_name} v{entry.model_version}"),
-        f'<span class="{html.escape(entry.verdict)}">{html.escape(entry.verdict)}</span>',
+        f'<span class="{html.escape(entry.verdict.replace(" ", "-"))}">'
+        f'{html.escape(entry.verdict)}</span>',
         "<br>".join(html.escape(text) for text in entry.crossed) or "&mdash;",
         f'<a href="{html.escape(link, quote=True)}">report</a>',
     ]
@@ -82,6 +129,7 @@ body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
 .retrain {{ color: #b00; font-weight: bold; }} .drift {{ color: #b60; }} .ok {{ color: #070; }}
+.too-small {{ color: #666; }}
 </style></head>
 <body><h1>Drift reports</h1>
 <table><thead><tr><th>Date</th><th>Batch</th><th>Model</th><th>Verdict</th>
@@ -92,11 +140,25 @@ td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertic
 """
 
 
+@contextmanager
+def index_lock(reports_dir: Path) -> Iterator[None]:
+    """One writer of the index at a time (runs of two processes), on a lock file beside it."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with (reports_dir / LOCK_NAME).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_index(reports_dir: Path) -> Path:
-    """Rebuild reports_dir/index.html from the JSON entries, atomically; return its path."""
-    entries = read_entries(reports_dir)
+    """Rebuild reports_dir/index.html from the JSON entries, atomically, one row per batch
+    (the newest report of it); return its path."""
     index_path = reports_dir / INDEX_NAME
-    with atomic_path(index_path) as tmp:
-        tmp.write_text(render_index(entries), encoding="utf-8")
+    with index_lock(reports_dir):  # read and write as one step: no entry lost to a race
+        entries = latest_per_batch(read_entries(reports_dir))
+        with atomic_path(index_path) as tmp:
+            tmp.write_text(render_index(entries), encoding="utf-8")
     logger.info("Wrote %s listing %d drift reports", index_path, len(entries))
     return index_path

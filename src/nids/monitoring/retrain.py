@@ -2,7 +2,11 @@
 
 Never two trainings at once, and no new one within the cooldown of the last; under a Prefect
 server the training deployment is started (its run shows in the UI with the reason as a
-parameter), without one the training flow runs here as a subflow.
+parameter), without one the training flow runs here as a subflow. The gate's check and the
+start are one step across processes and hosts: both run inside a slot of Prefect's global
+concurrency limit `nids-retrain-gate` (limit 1, held with a lease that expires if the holder
+dies). A training run still 'Running' after `max_training_hours` (its process died without
+telling the server) is presumed crashed: reported, and no longer blocking.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from prefect import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
@@ -23,10 +28,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
 from nids.config import RetrainConfig
@@ -36,18 +42,24 @@ from nids.monitoring.outcomes import RetrainOutcome
 logger = logging.getLogger(__name__)
 
 TRAINING_FLOW_NAME = "training"
+GATE_LIMIT = "nids-retrain-gate"
+GATE_WAIT_SECONDS = 60     # how long a monitoring run waits for another one's gate check
+GATE_LEASE_SECONDS = 300   # a dead holder's slot is freed after this long
+ACTIVE_RUNS_READ = 50
 
 
 @dataclass(frozen=True)
 class TrainingActivity:
     active_run: str | None       # name of a training run that is pending or running
     last_start: datetime | None  # when the most recent training run started
+    presumed_crashed: tuple[str, ...] = ()  # 'Running' (or due) for too long: not counted
 
 
 @dataclass(frozen=True)
 class RetrainGate:
     allowed: bool
     reason: str
+    presumed_crashed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,10 @@ class RetrainStart:
 
 def retrain_gate(activity: TrainingActivity, cooldown_hours: float, now: datetime) -> RetrainGate:
     """Allow a retrain unless one runs, or one started within the cooldown."""
+    if activity.presumed_crashed:
+        logger.warning("Training runs %s are presumed crashed (in progress for longer than "
+                       "the maximum training time): they do not block a retrain",
+                       ", ".join(activity.presumed_crashed))
     if activity.active_run is not None:
         return RetrainGate(False, f"training run {activity.active_run!r} is still in progress")
     if activity.last_start is not None:
@@ -73,31 +89,45 @@ def retrain_gate(activity: TrainingActivity, cooldown_hours: float, now: datetim
     return RetrainGate(True, "no training in progress and none within the cooldown")
 
 
-def training_activity() -> TrainingActivity:
-    """Training runs known to the Prefect API (the server, or the local ephemeral one)."""
+def in_progress_since(run: FlowRun) -> datetime | None:
+    """When a pending or running run started (or was due to start, if it has not)."""
+    return run.start_time or run.expected_start_time
+
+
+def training_activity(max_training_hours: float = float("inf"),
+                      now: datetime | None = None) -> TrainingActivity:
+    """Training runs known to the Prefect API (the server, or the local ephemeral one); runs
+    in progress for longer than `max_training_hours` are presumed crashed."""
+    now = now or now_utc()
     flow_filter = FlowFilter(name=FlowFilterName(any_=[TRAINING_FLOW_NAME]))
     # Scheduled runs that are due count too: a run started by run_deployment and waiting for
     # a worker or a concurrency slot. The nightly cron's future runs do not.
     active_states = FlowRunFilterStateType(
         any_=[StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
     )
-    due = FlowRunFilterExpectedStartTime(before_=now_utc())
+    due = FlowRunFilterExpectedStartTime(before_=now)
     with get_client(sync_client=True) as client:
         active = client.read_flow_runs(
             flow_filter=flow_filter,
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=active_states), expected_start_time=due
             ),
-            limit=1,
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=ACTIVE_RUNS_READ,
         )
         started = client.read_flow_runs(
             flow_filter=flow_filter,
             flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(is_null_=False)),
             sort=FlowRunSort.START_TIME_DESC, limit=1,
         )
+    limit = timedelta(hours=max_training_hours) if max_training_hours != float("inf") else None
+    crashed = [run for run in active if limit is not None
+               and (since := in_progress_since(run)) is not None and now - since > limit]
+    alive = [run for run in active if run.id not in {c.id for c in crashed}]
     return TrainingActivity(
-        active_run=active[0].name if active else None,
+        active_run=alive[0].name if alive else None,
         last_start=started[0].start_time if started else None,
+        presumed_crashed=tuple(f"{run.name} ({run.state_name} since "
+                               f"{in_progress_since(run):%Y-%m-%d %H:%M} UTC)" for run in crashed),
     )
 
 
@@ -142,7 +172,12 @@ def current_gate(config: RetrainConfig) -> RetrainGate:
     """Whether a training run may start now: enabled, none running, none within the cooldown."""
     if not config.enabled:
         return RetrainGate(False, "retraining is disabled in config/monitoring.yaml")
-    return retrain_gate(training_activity(), config.cooldown_hours, now_utc())
+    now = now_utc()
+    activity = training_activity(config.max_training_hours, now)
+    gate = retrain_gate(activity, config.cooldown_hours, now)
+    if activity.presumed_crashed:
+        return RetrainGate(gate.allowed, gate.reason, activity.presumed_crashed)
+    return gate
 
 
 def drift_reason(batch: str, decision: DriftDecision) -> str:
@@ -153,8 +188,9 @@ def drift_reason(batch: str, decision: DriftDecision) -> str:
 def retrain_if_allowed(gate: RetrainGate, reason: str, config: RetrainConfig,
                        run_locally: Callable[..., object]) -> RetrainOutcome:
     """Start the training flow (see start_training) when the gate allows it."""
+    crashed = list(gate.presumed_crashed)
     if not gate.allowed:
-        return RetrainOutcome(started=False, why=gate.reason)
+        return RetrainOutcome(started=False, why=gate.reason, presumed_crashed=crashed)
     parameters: dict = {"reason": reason}
     if config.training_config is not None:
         parameters["config"] = config.training_config.model_dump(mode="json")
@@ -162,7 +198,37 @@ def retrain_if_allowed(gate: RetrainGate, reason: str, config: RetrainConfig,
                              run_locally)
     return RetrainOutcome(started=True, why=gate.reason, reason=reason, mode=started.mode,
                           flow_run=started.flow_run, state=started.state,
-                          completed=started.completed)
+                          completed=started.completed, presumed_crashed=crashed)
+
+
+def ensure_limit(name: str) -> None:
+    """Create the global concurrency limit `name` with one slot, unless it exists."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        try:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            logger.info("Created the global concurrency limit %s (1 slot)", name)
+        except ObjectAlreadyExists:  # another run created it meanwhile
+            pass
+
+
+def retrain_single_flight(reason: str, config: RetrainConfig,
+                          run_locally: Callable[..., object]) -> RetrainOutcome:
+    """Check the gate and start the training flow as one step, one process at a time."""
+    if not config.enabled:
+        return retrain_if_allowed(current_gate(config), reason, config, run_locally)
+    ensure_limit(GATE_LIMIT)
+    try:
+        with concurrency(GATE_LIMIT, occupy=1, timeout_seconds=GATE_WAIT_SECONDS,
+                         lease_duration=GATE_LEASE_SECONDS, strict=True):
+            return retrain_if_allowed(current_gate(config), reason, config, run_locally)
+    except TimeoutError:
+        return RetrainOutcome(started=False, why=f"another monitoring run held the retrain gate "
+                              f"({GATE_LIMIT}) for {GATE_WAIT_SECONDS} s: it is starting one")
 
 
 def now_utc() -> datetime:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from nids.config import MonitoringConfig, TrainingConfig, project_path
 from nids.data.generate import generate_dataset, write_official_csv
+from nids.data.incoming import mark_ready
 from nids.data.ingest import load_inputs
 from nids.data.official import day_of
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
@@ -89,6 +90,7 @@ def write_demo_batch(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
     path = folder / f"{name}.csv"
     folder.mkdir(parents=True, exist_ok=True)
     write_official_csv(sample.assign(label=sample[LABEL_COLUMN].astype(str)), path)
+    mark_ready(path)  # complete: the monitoring run that follows takes it at once
     return path
 
 

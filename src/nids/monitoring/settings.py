@@ -14,6 +14,8 @@ Why the defaults (figures from bench/drift_detection.py and its docstring):
 - prediction drift jensenshannon 0.1 (Evidently's default above 1,000 rows): sampling noise
   stays below 0.01 on 50,000 rows; 0.1 is the attack share going from 20% to about 33%.
 - sample_rows 50,000: a 500,000-row batch is checked in about 17 s (2 CPUs), HTML included.
+- min_rows 1,000: Evidently itself switches to distance methods above 1,000 rows; below
+  that, one batch's scores are noise (a one-row batch read as 98% of the columns drifted).
 """
 
 from __future__ import annotations
@@ -134,6 +136,11 @@ class DriftSettings(BaseModel):
     )
     sample_rows: int = Field(
         50_000, ge=1_000, description="Rows sampled (stratified by prediction) from each frame."
+    )
+    min_rows: int = Field(
+        1_000, ge=1,
+        description="A batch with fewer rows is scored and reported but never judged alone: "
+        "no alert and no retrain, whatever its drift scores say.",
     )
     sample_seed: int = Field(0, description="Seed of the sampling, for reproducible reports.")
 

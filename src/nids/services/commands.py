@@ -20,6 +20,15 @@ WORK_POOL = "nids-process"
 PROJECT_ROOT_VARIABLE = "NIDS_PROJECT_ROOT"
 
 PREFECT_SERVER, MLFLOW_SERVER, PREFECT_WORKER = "prefect-server", "mlflow-server", "prefect-worker"
+# The project's loggers (`nids.*`) go to the run logs in the Prefect UI; outside a flow run
+# they just print (Prefect would warn about each line it cannot attach to a run).
+LOGGING_SETTINGS = {
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "nids",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+}
+# Seconds between a flow run's heartbeats; the zombie-run automation (nids.services.zombies)
+# marks a run Crashed when they stop.
+HEARTBEAT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,16 @@ def prefect_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str
         "PREFECT_API_URL": service_urls(layout).prefect_api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_CLI_COLORS": "false",
+        # Browsers may call the API from the UI's own origin only (Prefect's default: any).
+        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": ",".join(ui_origins(layout)),
+        **LOGGING_SETTINGS,
     })
     return env
+
+
+def ui_origins(layout: ServiceLayout) -> list[str]:
+    """The origins the UI is served from: the loopback address, and `localhost`."""
+    return [f"http://{host}:{layout.prefect_port}" for host in (layout.host, "localhost")]
 
 
 def worker_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
@@ -107,6 +124,7 @@ def worker_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]
     env = prefect_env(layout, base)
     env["MLFLOW_TRACKING_URI"] = service_urls(layout).mlflow
     env[PROJECT_ROOT_VARIABLE] = str(layout.project_root.resolve())
+    env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_SECONDS)
     return env
 
 
@@ -146,6 +164,11 @@ def create_pool_command(pool: str = WORK_POOL) -> list[str]:
 
 def deploy_command() -> list[str]:
     return prefect_command("--no-prompt", "deploy", "--all")
+
+
+def zombie_automation_command() -> list[str]:
+    """Creates the automation that marks runs whose heartbeats stopped Crashed."""
+    return [sys.executable, "-m", "nids.services.zombies"]
 
 
 def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[ServiceSpec]:

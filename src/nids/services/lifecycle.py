@@ -26,6 +26,7 @@ from nids.services.commands import (
     service_urls,
     state_file,
     worker_spec,
+    zombie_automation_command,
 )
 from nids.services.processes import is_alive, run_to_log, start_process, start_time, stop_groups
 from nids.services.state import ServiceRecord, ServicesState, read_state, write_state
@@ -77,6 +78,13 @@ def _deploy(layout: ServiceLayout, env: dict[str, str]) -> None:
     logger.info("Deployed prefect.yaml in %.1f s", time.monotonic() - started)
 
 
+def _ensure_zombie_automation(layout: ServiceLayout, env: dict[str, str]) -> None:
+    log = layout.log_path("zombie-automation")
+    log.unlink(missing_ok=True)
+    if run_to_log(zombie_automation_command(), env, layout.project_root, log, 120) != 0:
+        raise RuntimeError(f"Creating the zombie-run automation failed; see {log}")
+
+
 def _start_servers(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
                    timeout: float) -> None:
     """Both servers side by side, then wait until each answers its health route."""
@@ -95,6 +103,7 @@ def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping
     worker_pid = _launch(worker, state, layout.state_file)
     if deploy:
         _deploy(layout, prefect_env(layout, base_env))
+    _ensure_zombie_automation(layout, prefect_env(layout, base_env))
     probes.wait_until(
         lambda: state.worker_name in probes.online_workers(state.urls.prefect_api, WORK_POOL),
         what=f"worker {state.worker_name}", timeout=timeout, log_path=worker.log_path,

@@ -119,14 +119,14 @@ def tracked_md5(raw_dir: Path) -> tuple[str, Path] | None:
     return md5, root
 
 
-def data_version(raw_dir: Path, fingerprint: str) -> DataVersion:
+def data_version(raw_dir: Path, fingerprint: str, generated: bool = False) -> DataVersion:
     """The version of the data a run trained on, with the git state of the code.
 
-    The training flow reads `raw_dir` when it holds CICIDS2017 files and generated data
-    otherwise (`nids.data.sources.select_inputs`); generated data and data DVC does not match are
+    The training flow reads `raw_dir`, or generated data when its config asks for them
+    (`nids.data.sources.select_inputs`); generated data and data DVC does not match are
     identified by the ingest fingerprint.
     """
-    tracked = tracked_md5(raw_dir) if find_input_files(raw_dir) else None
+    tracked = tracked_md5(raw_dir) if not generated and find_input_files(raw_dir) else None
     if tracked is None:
         return DataVersion(fingerprint, FINGERPRINT, None, git_state(PROJECT_ROOT))
     md5, root = tracked

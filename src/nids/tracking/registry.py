@@ -2,12 +2,17 @@
 
 The model is stored in XGBoost's own format (ubj) with its signature, an input example and
 metadata naming its classes and features, so scoring needs nothing but the registry.
+
+Only MLflow's "not found" means "no such model or alias"; any other error is a registry fault
+and fails the run, saying where the registry was expected. The HTTP client's retries are
+bounded (`HTTP_DEFAULTS`) so a run with the registry down fails in about a minute.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB
 
@@ -27,6 +33,19 @@ logger = logging.getLogger(__name__)
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
 REFERENCE_ARTIFACT = "reference/reference.parquet"
+HOLDOUT_ARTIFACT = "holdout/test.parquet"
+# A version's `status` tag: pending while its run registers it, ready once its alias is set,
+# failed (with `failure_reason`) when the run failed after creating it.
+STATUS_TAG, PENDING, READY, FAILED = "status", "pending", "ready", "failed"
+FAILURE_TAG = "failure_reason"
+NOT_FOUND = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+# MLflow's HTTP client defaults retry for about 4 minutes per request (7 retries, backoff 2,
+# 120 s timeout). These retry about a minute: 5 retries with backoff 2 wait 0+4+8+16+32 s.
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "5",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "2",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
 
 
 @dataclass
@@ -61,8 +80,29 @@ def artifact_location(uri: str) -> str | None:
     return folder.as_uri()
 
 
+def masked(text: str) -> str:
+    """`text` with the credentials of any URL in it (`//user:password@`) masked."""
+    return re.sub(r"//[^/@\s]*@", "//***@", text)
+
+
+def unreachable(error: Exception) -> ConnectionError:
+    """The error of any registry call that failed other than with "not found"."""
+    return ConnectionError(masked(
+        f"The MLflow registry at {tracking_uri()} is unreachable or failing ({error}). Check "
+        "that the tracking server runs (`make status`) and that MLFLOW_TRACKING_URI points at "
+        "it, then start the run again."
+    ))
+
+
+def is_not_found(error: MlflowException) -> bool:
+    return error.error_code == NOT_FOUND
+
+
 def use_tracking_store() -> str:
-    """Point MLflow at the tracking store (explicitly: workers change directory)."""
+    """Point MLflow at the tracking store (explicitly: workers change directory), with the
+    project's bounded HTTP retries unless the environment sets its own."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     return uri
@@ -71,7 +111,10 @@ def use_tracking_store() -> str:
 def configure_tracking(experiment_name: str) -> str:
     """Point MLflow at the store and the experiment; returns the experiment id."""
     use_tracking_store()
-    experiment = mlflow.get_experiment_by_name(experiment_name)
+    try:
+        experiment = mlflow.get_experiment_by_name(experiment_name)
+    except MlflowException as error:
+        raise unreachable(error) from error
     if experiment is None:
         experiment_id = mlflow.create_experiment(
             experiment_name, artifact_location=artifact_location(tracking_uri())
@@ -107,11 +150,36 @@ def set_alias(model_name: str, alias: str, version: str) -> None:
 
 
 def version_by_alias(model_name: str, alias: str) -> ModelVersion | None:
-    """The version an alias points at, or None when the model or alias does not exist."""
+    """The version an alias points at, or None when the model or the alias does not exist.
+    Any other failure (an unreachable server, a locked store) raises ConnectionError."""
+    client = MlflowClient()
     try:
-        return MlflowClient().get_model_version_by_alias(model_name, alias)
-    except MlflowException:
-        return None
+        registered = client.get_registered_model(model_name)
+        version = registered.aliases.get(alias)
+        return None if version is None else client.get_model_version(model_name, str(version))
+    except MlflowException as error:
+        if is_not_found(error):
+            return None
+        raise unreachable(error) from error
+
+
+def delete_alias(model_name: str, alias: str, version: str) -> None:
+    """Remove `alias` if it points at `version` (and leave it where it is otherwise)."""
+    holder = version_by_alias(model_name, alias)
+    if holder is not None and str(holder.version) == str(version):
+        MlflowClient().delete_registered_model_alias(model_name, alias)
+
+
+def set_status(model_name: str, version: str, status: str, reason: str | None = None) -> None:
+    """Tag a version's status (and why it failed)."""
+    client = MlflowClient()
+    client.set_model_version_tag(model_name, version, STATUS_TAG, status)
+    if reason is not None:
+        client.set_model_version_tag(model_name, version, FAILURE_TAG, reason[:5000])
+
+
+def is_failed(tags: dict[str, str]) -> bool:
+    return tags.get(STATUS_TAG) == FAILED
 
 
 def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
@@ -120,7 +188,11 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
     if version is None:
         return None
     uri = f"models:/{model_name}/{version.version}"  # the alias may move meanwhile
-    metadata = mlflow.models.get_model_info(uri).metadata or {}
+    try:
+        metadata = mlflow.models.get_model_info(uri).metadata or {}
+        model = mlflow.xgboost.load_model(uri)
+    except MlflowException as error:
+        raise unreachable(error) from error
     if "classes" not in metadata or "features" not in metadata:
         raise ValueError(
             f"models:/{model_name}@{alias} (version {version.version}) carries no class/feature "
@@ -129,7 +201,7 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
             "that was."
         )
     return ModelBundle(
-        model=mlflow.xgboost.load_model(uri), classes=list(metadata["classes"]),
+        model=model, classes=list(metadata["classes"]),
         features=list(metadata["features"]), version=str(version.version),
         run_id=version.run_id, tags=dict(version.tags or {}),
     )
@@ -151,10 +223,23 @@ def download_reference(run_id: str, destination: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def download_holdout(run_id: str, destination: Path) -> pd.DataFrame | None:
+    """The test split logged with a training run; None for runs that logged none."""
+    folder, name = HOLDOUT_ARTIFACT.split("/")
+    if name not in {Path(a.path).name for a in MlflowClient().list_artifacts(run_id, folder)}:
+        return None
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path=HOLDOUT_ARTIFACT, dst_path=str(destination)
+    )
+    return pd.read_parquet(path)
+
+
 def delete_registered_model(model_name: str) -> bool:
     """Remove a registered model and its versions (for sandboxes such as the scenario)."""
     try:
         MlflowClient().delete_registered_model(model_name)
-    except MlflowException:
-        return False
+    except MlflowException as error:
+        if is_not_found(error):
+            return False
+        raise unreachable(error) from error
     return True

@@ -1,22 +1,36 @@
-"""Promotion: the candidate against the champion on the same test split, then registration.
+"""Promotion: the candidate against the champion, then registration.
 
 A model below the quality floor is refused: its MLflow run stays (failed) with its metrics,
-and no version is registered. Otherwise the new version becomes the champion when it scores
-better than the champion, the challenger when it does not.
+and no version is registered. Otherwise the new version becomes the champion only when all of
+these hold, and the challenger (with the reason) when one does not:
+- the champion learnt the same kind of data (`data_source`: real or generated), reads the same
+  feature columns and groups labels into the same classes: a model of another kind is compared
+  by a person, never replaced automatically;
+- the candidate scores better than the champion on the candidate's test split;
+- the candidate does not score worse than the champion on the champion's holdout, the test split
+  logged with the champion, minus the rows the candidate trained on (`holdout`).
+A champion alias left on a version a failed run tagged `status=failed` is not replaced
+automatically either.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from nids.config import RegistryConfig, TrainingConfig
 from nids.tracking import registry, runs
-from nids.tracking.registry import CHALLENGER, CHAMPION
+from nids.tracking.registry import CHALLENGER, CHAMPION, ModelBundle
 from nids.training.evaluate import Evaluation, evaluate_model
+from nids.training.holdout import HoldoutScores, score_on_holdout
 from nids.training.reference import reference_sample
 from nids.training.train import TrainedModel
+
+BY_HAND = ("; to promote it anyway, move the champion alias to its version by hand (MLflow UI, "
+           "or MlflowClient().set_registered_model_alias)")
 
 
 @dataclass
@@ -32,50 +46,115 @@ class Promotion:
                              "lower registry.quality_floor in config/training.yaml.")
 
 
-def decide_promotion(
-    score: float, champion_score: float | None, metric: str, floor: float
-) -> Promotion:
-    """Champion if it beats the champion on the same test split, challenger otherwise."""
+@dataclass(frozen=True)
+class Candidate:
+    """A trained model as promotion sees it."""
+
+    trained: TrainedModel
+    evaluation: Evaluation                 # on its own test split
+    splits: dict[str, pd.DataFrame]
+    data_source: str                       # real or generated
+    label_grouping: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the verdict weighs."""
+
+    metric: str
+    score: float                           # the candidate on its own test split
+    champion_version: str | None = None    # None: there is no champion
+    champion_score: float | None = None    # the champion on the candidate's test split
+    mismatch: str | None = None            # why the two cannot be compared automatically
+    holdout: HoldoutScores | None = None   # both on the champion's holdout
+
+
+def decide_promotion(evidence: Evidence, floor: float) -> Promotion:
+    """Refused below the floor; champion when first or better everywhere; else challenger."""
+    metric, score = evidence.metric, evidence.score
     if score < floor:
         return Promotion(None, f"{metric} {score:.4f} is below the quality floor {floor:.4f}")
-    if champion_score is None:
+    if evidence.champion_version is None:
         return Promotion(CHAMPION, f"first model: {metric} {score:.4f}")
-    if score > champion_score:
-        return Promotion(CHAMPION, f"{metric} {score:.4f} beats champion {champion_score:.4f}")
-    return Promotion(
-        CHALLENGER, f"{metric} {score:.4f} does not beat champion {champion_score:.4f}"
-    )
+    if evidence.mismatch is not None:
+        return Promotion(CHALLENGER, evidence.mismatch + BY_HAND)
+    own = f"{metric} {score:.4f}"
+    if score <= evidence.champion_score:
+        return Promotion(CHALLENGER, f"{own} does not beat champion {evidence.champion_score:.4f}")
+    beats = f"{own} beats champion {evidence.champion_score:.4f}"
+    if evidence.holdout is None:
+        return Promotion(CHALLENGER, f"{beats}, but champion v{evidence.champion_version} has "
+                         "no holdout rows it did not train on to confirm it" + BY_HAND)
+    if evidence.holdout.candidate < evidence.holdout.champion:
+        return Promotion(CHALLENGER, f"{beats} on its own test split, but is worse "
+                         f"{evidence.holdout.describe(metric)}" + BY_HAND)
+    return Promotion(CHAMPION, f"{beats}, and is not worse {evidence.holdout.describe(metric)}")
 
 
-def champion_score(model_name: str, test_split: pd.DataFrame, metric: str) -> float | None:
-    """The current champion's `metric` on this test split; None when there is no champion."""
+def mismatch_with(candidate: Candidate, champion: ModelBundle) -> str | None:
+    """Why the candidate cannot replace this champion automatically, or None."""
+    tags, version = champion.tags, f"champion v{champion.version}"
+    if registry.is_failed(tags):
+        return (f"the champion alias is on v{champion.version}, which a failed run left "
+                f"({tags.get(registry.FAILURE_TAG, 'no reason recorded')})")
+    source = tags.get("data_source", "unrecorded")
+    if source != candidate.data_source:
+        return (f"it learnt {candidate.data_source} data and {version} {source} data")
+    features, theirs = set(candidate.trained.features), set(champion.features)
+    if features != theirs:
+        return (f"its feature set differs from {version}'s (only it reads "
+                f"{sorted(features - theirs)}, only the champion {sorted(theirs - features)})")
+    grouping = tags.get("label_grouping", candidate.label_grouping)
+    if grouping != candidate.label_grouping:
+        return f"its classes are {candidate.label_grouping}, {version}'s {grouping}"
+    return None
+
+
+def champion_holdout(champion: ModelBundle, candidate: Candidate,
+                     metric: str) -> HoldoutScores | None:
+    """Both models on the champion's logged test split, minus the candidate's own rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        holdout = registry.download_holdout(champion.run_id, Path(folder))
+    if holdout is None:
+        return None
+    seen = [candidate.splits["train"], candidate.splits["validation"]]
+    return score_on_holdout(holdout, candidate.trained.bundle, champion, seen, metric)
+
+
+def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evidence:
+    """The candidate's score, and the champion's where the two can be compared."""
+    score = candidate.evaluation.metrics()[metric]
     champion = registry.load_bundle(model_name)
     if champion is None:
-        return None
-    return evaluate_model(champion, test_split).metrics()[metric]
+        return Evidence(metric, score)
+    mismatch = mismatch_with(candidate, champion)
+    if mismatch is not None:
+        return Evidence(metric, score, champion.version, mismatch=mismatch)
+    champion_score = evaluate_model(champion, candidate.splits["test"]).metrics()[metric]
+    holdout = champion_holdout(champion, candidate, metric) if score > champion_score else None
+    return Evidence(metric, score, champion.version, champion_score, holdout=holdout)
 
 
-def compare_with_champion(evaluation: Evaluation, test_split: pd.DataFrame,
-                          config: RegistryConfig) -> Promotion:
-    """The verdict on a candidate scored `evaluation` on `test_split`."""
-    metric = config.promotion_metric
-    return decide_promotion(evaluation.metrics()[metric],
-                            champion_score(config.model_name, test_split, metric),
-                            metric, config.quality_floor)
+def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promotion:
+    """The verdict on a candidate."""
+    evidence = gather_evidence(candidate, config.model_name, config.promotion_metric)
+    return decide_promotion(evidence, config.quality_floor)
 
 
-def register_candidate(trained: TrainedModel, evaluation: Evaluation, promotion: Promotion,
-                       splits: dict[str, pd.DataFrame], config: TrainingConfig,
+def register_candidate(candidate: Candidate, promotion: Promotion, config: TrainingConfig,
                        origin: runs.RunOrigin) -> int:
-    """Log the training run; unless the model is refused, log its reference sample, register
-    it and move the promotion's alias to it. Returns the registered version."""
+    """Log the training run; unless the model is refused, log its reference sample and
+    holdout, register it and move the promotion's alias to it. Returns the version."""
+    trained, splits = candidate.trained, candidate.splits
     with runs.start_training_run(origin.flow_run_id) as run:
-        runs.log_training_run(config, trained, evaluation, splits["train"], origin,
+        runs.log_training_run(config, trained, candidate.evaluation, splits["train"], origin,
                               promotion.reason)
         promotion.raise_if_refused()   # inside the run: the refused run is kept, as failed
         runs.log_reference(reference_sample(splits["train"], trained.bundle,
                                             config.features.reference_rows,
                                             config.features.seed))
-        return runs.register_model(trained, splits["test"], config.registry.model_name,
-                                   origin.version_tags(run.info.run_id, evaluation),
+        runs.log_holdout(splits["test"])
+        tags = origin.version_tags(run.info.run_id, candidate.evaluation) | {
+            "label_grouping": candidate.label_grouping}
+        return runs.register_model(trained, splits["test"], config.registry.model_name, tags,
                                    promotion.alias)

@@ -2,21 +2,27 @@
 
 The splits are saved under a folder keyed by the data fingerprint and every setting that
 shapes them, so a later run on the same inputs resumes from them instead of splitting again.
+Saved splits that cannot be read (a truncated Parquet) are reported by path, removed and built
+again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from nids.config import FeatureConfig, LabelGrouping
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
 from nids.io import atomic_path
 from nids.training.features import clean_features
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation", "test")
 COMPLETE_MARKER = "_COMPLETE"
@@ -111,10 +117,23 @@ def save_splits(splits: dict[str, pd.DataFrame], folder: Path) -> None:
 
 
 def load_splits(folder: Path) -> dict[str, pd.DataFrame] | None:
-    """The saved splits, or None when the folder holds no complete set."""
+    """The saved splits, or None when the folder holds no complete set. A set that cannot be
+    read is reported by path and removed (None: build it again)."""
     if not (folder / COMPLETE_MARKER).exists():
         return None
-    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
+    splits = {}
+    for name in SPLITS:
+        path = folder / f"{name}.parquet"
+        try:
+            splits[name] = pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException) as error:
+            logger.warning("%s: the saved split cannot be read (%s); removing the saved splits "
+                           "and splitting again", path, error)
+            (folder / COMPLETE_MARKER).unlink(missing_ok=True)
+            for stale in SPLITS:
+                (folder / f"{stale}.parquet").unlink(missing_ok=True)
+            return None
+    return splits
 
 
 def load_or_build_splits(
