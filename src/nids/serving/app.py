@@ -122,8 +122,9 @@ def add_routes(app: FastAPI, service: ScoringService) -> None:
         content_type = request.headers.get("content-type")
         flow_format = inputs.flow_format(content_type)
         if flow_format is None:
-            raise HTTPException(415, f"Content-Type {content_type!r} is not supported; "
-                                     f"send one of {inputs.SUPPORTED}.")
+            given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+            raise HTTPException(415, f"{given} is not supported; send the flows with "
+                                     f"Content-Type {inputs.SUPPORTED}.")
         body = await read_body(request, service.settings.max_request_bytes)
         try:
             flows = await run_in_threadpool(parse_flows, body, flow_format)

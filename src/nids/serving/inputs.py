@@ -21,7 +21,7 @@ from nids.data.schema import FEATURE_COLUMNS, canonical_name
 BODY_NAME = "request body"
 CSV_MEDIA_TYPES = ("text/csv", "application/csv")
 JSON_MEDIA_TYPES = ("application/json",)
-SUPPORTED = ", ".join((*JSON_MEDIA_TYPES, *CSV_MEDIA_TYPES))
+SUPPORTED = " or ".join((*JSON_MEDIA_TYPES, *CSV_MEDIA_TYPES))
 
 
 def flow_format(content_type: str | None) -> str | None:
@@ -83,7 +83,8 @@ def _values(records: list[dict[str, Any]], keys: list[str]) -> np.ndarray:
     """The feature matrix; on a missing key or a non-number, the first culprit is named."""
     row = itemgetter(*keys)
     try:
-        return np.array([row(record) for record in records], dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32: infinite, cleaned when scored
+            return np.array([row(record) for record in records], dtype=np.float32)
     except (KeyError, ValueError, TypeError, OverflowError):
         raise ValueError(_first_problem(records, keys)) from None
 

@@ -1,0 +1,62 @@
+"""Builders shared by the scoring service tests (the fixtures in conftest.py use them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from flows.training import reference_sample
+from nids.config import LabelGrouping, XGBoostConfig
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.io import temporary_parquet
+from nids.paths import PROJECT_ROOT
+from nids.serving.settings import ServingSettings
+from nids.tracking import registry
+from nids.training import features as featurize
+from nids.training.train import train_model
+
+SHARED = PROJECT_ROOT.parent / "shared" / "cicids2017"
+SAMPLE = SHARED / "cicids2017_sample.csv"
+MODEL = "test-serving"
+
+
+@dataclass(frozen=True)
+class ServingStore:
+    folder: Path
+    tracking_uri: str
+    first_version: str    # the champion
+    second_version: str   # another version to move the alias to
+
+
+def register_version(frame: pd.DataFrame, model_name: str, params: XGBoostConfig) -> str:
+    """Train on `frame` as the training flow does, log the model and reference, register."""
+    splits = featurize.build_splits(frame, LabelGrouping.LABELS, 0.1, 0.2, None, seed=42)
+    features, _ = featurize.select_features(splits["train"][list(FEATURE_COLUMNS)])
+    order = featurize.class_order(splits["train"][LABEL_COLUMN])
+    model = train_model(splits["train"][features], splits["train"][LABEL_COLUMN],
+                        splits["validation"][features], splits["validation"][LABEL_COLUMN],
+                        order, params)
+    bundle = registry.ModelBundle(model, order, features, version="new", run_id="")
+    with mlflow.start_run():
+        with temporary_parquet(reference_sample(splits, bundle, 2_000, seed=0)) as path:
+            mlflow.log_artifact(str(path), artifact_path="reference")
+        uri = registry.log_model(model, splits["test"][features].head(50), order, features)
+    return str(registry.register_version(uri, model_name, {"reason": "test"}).version)
+
+
+def serving_settings(folder: Path, **overrides: object) -> ServingSettings:
+    """Settings for MODEL with batches written under `folder` (small, quick buckets)."""
+    values: dict[str, object] = {
+        "model_name": MODEL, "incoming_dir": str(folder / "incoming"), "refresh_seconds": 3600,
+        "flush_seconds": 3600, "bucket_seconds": 3600, "max_request_bytes": 2_000_000,
+    }
+    return ServingSettings(**(values | overrides))
+
+
+
+def csv_head(data: bytes, rows: int) -> bytes:
+    """The header and the first `rows` data lines of a CSV file's bytes."""
+    return b"\n".join(data.split(b"\n", rows + 1)[: rows + 1]) + b"\n"
