@@ -66,7 +66,7 @@ def test_a_taken_scoring_port_is_refused_with_the_flag_to_change_it(tmp_path):
         taken.listen()
         layout = dataclasses.replace(isolated_layout(tmp_path, prefect_port, mlflow_port),
                                      scoring_port=taken.getsockname()[1])
-        with pytest.raises(RuntimeError, match="for the scoring API server is taken .*--scoring-port"):
+        with pytest.raises(RuntimeError, match="scoring API server is taken .*--scoring-port"):
             _check_ports(layout)
 
 
