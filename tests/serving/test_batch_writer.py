@@ -11,7 +11,7 @@ import pytest
 
 from nids.data.batches import load_batch, pending_batches
 from nids.data.schema import FEATURE_COLUMNS
-from nids.serving.batch_writer import SCORED_AT, BatchWriter, batch_stem
+from nids.serving.batch_writer import SCORED_AT, BatchWriter, ScoredFlows, batch_stem
 
 BUCKET = 60
 START = 1_800_000_000  # a bucket boundary (divisible by 60): 2027-01-15T08:00:00Z
@@ -27,10 +27,13 @@ class Clock:
         return self.now
 
 
-def scored(rows: int, offset: float = 0.0) -> pd.DataFrame:
-    values = np.arange(rows * len(FEATURE_COLUMNS), dtype=np.float32).reshape(rows, -1) + offset
-    frame = pd.DataFrame(values, columns=list(FEATURE_COLUMNS))
-    return frame.assign(prediction="BENIGN", probability=np.float32(0.9), model_version="3")
+def features(rows: int, offset: float = 0.0) -> np.ndarray:
+    return np.arange(rows * len(FEATURE_COLUMNS), dtype=np.float32).reshape(rows, -1) + offset
+
+
+def scored(rows: int, offset: float = 0.0, version: str = "3") -> ScoredFlows:
+    return ScoredFlows(features(rows, offset), np.array(["BENIGN", "DDoS"] * rows)[:rows],
+                       np.full(rows, 0.9), version)
 
 
 @pytest.fixture
@@ -56,22 +59,24 @@ def test_a_bucket_becomes_one_batch_only_after_it_ends(writer, clock):
     assert batch.name == f"{batch_stem(START)}.parquet" == "flows-20270115T080000Z.parquet"
     assert pending_batches(writer.folder) == [batch]
     assert not writer.spool.exists() or not any(writer.spool.iterdir())
-    loaded = load_batch(batch)
-    expected = pd.concat([scored(10), scored(5, offset=0.5)], ignore_index=True)
-    pd.testing.assert_frame_equal(loaded, expected[list(FEATURE_COLUMNS)])
-    stamps = pd.read_parquet(batch)[SCORED_AT]
-    assert stamps.min() == pd.Timestamp(START + 5, unit="s", tz="UTC")
+    np.testing.assert_array_equal(load_batch(batch).to_numpy(),
+                                  np.concatenate([features(10), features(5, offset=0.5)]))
+    saved = pd.read_parquet(batch)
+    assert saved["prediction"].tolist() == ["BENIGN", "DDoS"] * 7 + ["BENIGN"]
+    assert (saved["probability"] == np.float32(0.9)).all()
+    assert saved[SCORED_AT].tolist() == [pd.Timestamp(START + 5, unit="s", tz="UTC")] * 10 + [
+        pd.Timestamp(START + 15, unit="s", tz="UTC")] * 5
 
 
 def test_flows_of_two_buckets_go_to_two_batches(writer, clock):
-    writer.append(scored(3))
+    writer.append(scored(3, version="3"))
     clock.now = START + BUCKET + 1
-    writer.append(scored(4))
+    writer.append(scored(4, version="4"))
     [first] = writer.flush()
-    assert len(load_batch(first)) == 3
+    assert pd.read_parquet(first)["model_version"].tolist() == ["3"] * 3
     [second] = writer.close()
     assert second.name == f"{batch_stem(START + BUCKET)}.parquet"
-    assert len(load_batch(second)) == 4
+    assert pd.read_parquet(second)["model_version"].tolist() == ["4"] * 4
 
 
 def test_append_asks_for_a_flush_once_enough_rows_are_buffered(writer):

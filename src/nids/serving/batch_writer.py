@@ -8,17 +8,21 @@ monitoring flow never reads half a batch, and a crash loses at most the unspoole
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from nids.data.schema import FEATURE_COLUMNS
 from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,31 @@ def bucket_start_of(stem: str) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class ScoredFlows:
+    """Flows of one request as a batch keeps them: features as received, class, model."""
+
+    features: np.ndarray          # (flows, FEATURE_COLUMNS) float32
+    predictions: np.ndarray       # class names
+    probabilities: np.ndarray
+    model_version: str
+    scored_at: float = 0.0        # Unix time, set by the writer
+
+
+def batch_frame(parts: list[ScoredFlows]) -> pd.DataFrame:
+    """One table for many requests: canonical feature columns plus what scored them."""
+    frame = pd.DataFrame(np.concatenate([part.features for part in parts]),
+                         columns=list(FEATURE_COLUMNS))
+    sizes = [len(part.features) for part in parts]
+    frame["prediction"] = np.concatenate([part.predictions for part in parts]).astype(str)
+    frame["probability"] = np.concatenate([part.probabilities for part in parts]).astype(
+        np.float32)
+    frame["model_version"] = np.repeat([part.model_version for part in parts], sizes)
+    frame[SCORED_AT] = pd.to_datetime(np.repeat([part.scored_at for part in parts], sizes),
+                                      unit="s", utc=True)
+    return frame
+
+
 class BatchWriter:
     """Thread-safe: `append` from request threads, `flush`/`close` from a background task."""
 
@@ -49,7 +78,7 @@ class BatchWriter:
         self.bucket_seconds = bucket_seconds
         self.flush_rows = flush_rows
         self.clock = clock
-        self._buffers: dict[int, list[pd.DataFrame]] = {}
+        self._buffers: dict[int, list[ScoredFlows]] = {}
         self._buffered_rows = 0
         self._lock = threading.Lock()        # the buffers
         self._writing = threading.Lock()     # the files: one flush or close at a time
@@ -62,14 +91,16 @@ class BatchWriter:
     def buffered_rows(self) -> int:
         return self._buffered_rows
 
-    def append(self, scored: pd.DataFrame) -> bool:
-        """Buffer scored flows, stamped now; True when enough are buffered to flush."""
+    def append(self, scored: ScoredFlows) -> bool:
+        """Buffer scored flows, stamped now; True when enough are buffered to flush.
+
+        Only references are kept here: the table is built when spooling, off the request path.
+        """
         with self._lock:
             now = self.clock()
             start = int(now // self.bucket_seconds) * self.bucket_seconds
-            stamped = scored.assign(**{SCORED_AT: pd.Timestamp(now, unit="s", tz="UTC")})
-            self._buffers.setdefault(start, []).append(stamped)
-            self._buffered_rows += len(scored)
+            self._buffers.setdefault(start, []).append(dataclasses.replace(scored, scored_at=now))
+            self._buffered_rows += len(scored.features)
             return self._buffered_rows >= self.flush_rows
 
     def flush(self) -> list[Path]:
@@ -89,7 +120,7 @@ class BatchWriter:
             self._spool_all(buffers)
             return self._complete_all(self._spooled())
 
-    def _spool_all(self, buffers: dict[int, list[pd.DataFrame]]) -> None:
+    def _spool_all(self, buffers: dict[int, list[ScoredFlows]]) -> None:
         """Spool each bucket's frames; on failure the unspooled frames go back to the buffer."""
         for start in sorted(buffers):
             try:
@@ -98,7 +129,7 @@ class BatchWriter:
                 with self._lock:
                     for bucket, frames in buffers.items():
                         self._buffers.setdefault(bucket, [])[:0] = frames
-                        self._buffered_rows += sum(len(frame) for frame in frames)
+                        self._buffered_rows += sum(len(part.features) for part in frames)
                 raise
             del buffers[start]
 
@@ -112,11 +143,11 @@ class BatchWriter:
         return sorted(p for p in self.spool.iterdir()
                       if p.is_dir() and bucket_start_of(p.name) is not None)
 
-    def _spool_part(self, start: int, frames: list[pd.DataFrame]) -> None:
+    def _spool_part(self, start: int, parts: list[ScoredFlows]) -> None:
         folder = self.spool / batch_stem(start)
         part = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
         with atomic_path(part) as tmp:
-            pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
+            batch_frame(parts).to_parquet(tmp, index=False)
 
     def _complete_all(self, folders: list[Path]) -> list[Path]:
         written = [self._complete(folder) for folder in folders]

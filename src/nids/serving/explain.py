@@ -46,15 +46,18 @@ class Explainer:
         if self.class_boosters is None:
             every = self._predict(self.booster, values, exact, self.iteration_range)
             return every[np.arange(len(values)), classes]
+        matrix = xgb.DMatrix(values, feature_names=self.features)
         result = np.empty((len(values), len(self.features) + 1), dtype=np.float32)
         for code in np.unique(classes):
             rows = np.flatnonzero(classes == code)
-            result[rows] = self._predict(self.class_boosters[code], values[rows], exact, (0, 0))
+            result[rows] = self._predict(self.class_boosters[code], matrix.slice(rows), exact,
+                                         (0, 0))
         return result
 
-    def _predict(self, booster: xgb.Booster, values: np.ndarray, exact: bool,
+    def _predict(self, booster: xgb.Booster, values: np.ndarray | xgb.DMatrix, exact: bool,
                  iteration_range: tuple[int, int]) -> np.ndarray:
-        matrix = xgb.DMatrix(values, feature_names=self.features)
+        matrix = values if isinstance(values, xgb.DMatrix) else xgb.DMatrix(
+            values, feature_names=self.features)
         return booster.predict(matrix, pred_contribs=True, approx_contribs=not exact,
                                iteration_range=iteration_range)
 

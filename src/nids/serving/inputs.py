@@ -8,6 +8,7 @@ ValueError) means the body is not JSON at all.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -63,8 +64,13 @@ def read_json_flows(body: bytes) -> pd.DataFrame:
 
 def feature_keys(record: dict[str, Any], position: int) -> list[str]:
     """The record's key of each feature column, in FEATURE_COLUMNS order."""
+    return list(_keys_of(tuple(record), position))
+
+
+@lru_cache(maxsize=64)  # a sensor sends the same keys every time; canonicalizing them is not free
+def _keys_of(keys: tuple[Any, ...], position: int) -> tuple[str, ...]:
     by_name: dict[str, str] = {}
-    for key in record:
+    for key in keys:
         name = canonical_name(str(key))
         if name in by_name:
             raise ValueError(f"{BODY_NAME}: flow {position} names feature {name!r} twice "
@@ -76,7 +82,7 @@ def feature_keys(record: dict[str, Any], position: int) -> list[str]:
         raise ValueError(f"{BODY_NAME}: flow {position} lacks {len(missing)} of the "
                          f"{len(FEATURE_COLUMNS)} feature(s): {shown}. Send every CICIDS2017 "
                          "feature (null where unknown).")
-    return [by_name[column] for column in FEATURE_COLUMNS]
+    return tuple(by_name[column] for column in FEATURE_COLUMNS)
 
 
 def _values(records: list[dict[str, Any]], keys: list[str]) -> np.ndarray:

@@ -10,8 +10,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from nids.data.schema import FEATURE_COLUMNS
 from nids.serving import inputs
-from nids.serving.batch_writer import BatchWriter
+from nids.serving.batch_writer import BatchWriter, ScoredFlows
 from nids.serving.metrics import ServingMetrics
 from nids.serving.model import ModelHolder, ServedModel
 from nids.serving.scoring import (
@@ -40,11 +41,12 @@ def parse_flows(body: bytes, flow_format: str) -> pd.DataFrame:
     return inputs.read_json_flows(body)
 
 
-def scored_rows(flows: pd.DataFrame, scores: Scores, served: ServedModel) -> pd.DataFrame:
-    """What a batch keeps of a scored flow: its features as received, class and model."""
-    return flows.assign(prediction=scores.predictions.astype(str),
-                        probability=scores.probabilities.astype(np.float32),
-                        model_version=served.version)
+def scored_flows(flows: pd.DataFrame, scores: Scores, served: ServedModel) -> ScoredFlows:
+    """What a batch keeps of the scored flows: features as received, class and model."""
+    if list(flows.columns) != list(FEATURE_COLUMNS):  # parse_flows gives them in this order
+        flows = flows[list(FEATURE_COLUMNS)]
+    return ScoredFlows(flows.to_numpy(dtype=np.float32),
+                       scores.predictions, scores.probabilities, served.version)
 
 
 class ScoringService:
@@ -69,7 +71,7 @@ class ScoringService:
                                    None if explained is None else explained.method)
         flush_due = False
         if self.writer is not None:
-            flush_due = self.writer.append(scored_rows(flows, scores, served))
+            flush_due = self.writer.append(scored_flows(flows, scores, served))
             self.metrics.buffered_flows.set(self.writer.buffered_rows)
         return orjson.dumps(response_body(scores, served, options.top_k)), flush_due
 
