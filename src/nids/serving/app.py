@@ -44,9 +44,14 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def _every(seconds: float, work: Callable[[], None]) -> None:
+    """Run `work` in a thread every `seconds`; a failure is logged and the loop goes on."""
     while True:
         await asyncio.sleep(seconds)
-        await asyncio.to_thread(work)
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            logger.exception("Background task %s failed; retrying in %.0f s",
+                             getattr(work, "__name__", work), seconds)
 
 
 @contextlib.asynccontextmanager

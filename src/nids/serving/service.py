@@ -103,9 +103,9 @@ class ScoringService:
             return
         try:
             written = self.writer.close() if closing else self.writer.flush()
-        except OSError as error:
-            logger.error("Could not write scored flows to %s (kept for the next try): %s",
-                         self.writer.folder, error)
+        except Exception:  # a full disk must not stop the service; the flows stay buffered
+            logger.exception("Could not write scored flows to %s (kept for the next try)",
+                             self.writer.folder)
             return
         self.metrics.batches.inc(len(written))
         self.metrics.buffered_flows.set(self.writer.buffered_rows)
