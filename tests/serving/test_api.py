@@ -68,9 +68,9 @@ def test_flagged_flows_are_explained_and_benign_ones_are_not(client, sample_csv)
                    if flow["prediction"] == "BENIGN")
     # More flagged flows than exact_max_flows (32): the cheap approximation is used.
     assert answer["explained"] == {"flows": len(flagged), "method": "approx"}
-    top = flagged[0]["explanation"]["top"]
-    assert len(top) == 5
-    magnitudes = [abs(item["contribution"]) for item in top]
+    explanation = flagged[0]["explanation"]
+    assert len(explanation["features"]) == len(explanation["values"]) == 5
+    magnitudes = [abs(value) for value in explanation["contributions"]]
     assert magnitudes == sorted(magnitudes, reverse=True)
 
 
@@ -99,8 +99,9 @@ def test_one_flow_as_an_object_with_an_exact_explanation_on_request(client, real
     assert response.status_code == 200, response.text
     [flow] = response.json()["flows"]
     explanation = flow["explanation"]
-    assert explanation["method"] == "exact" and len(explanation["top"]) == 3
-    assert {"feature", "value", "contribution"} == set(explanation["top"][0])
+    assert set(explanation) == {"method", "bias", "features", "values", "contributions"}
+    assert explanation["method"] == "exact" and len(explanation["features"]) == 3
+    assert set(explanation["features"]) <= set(FEATURE_COLUMNS)
     assert isinstance(explanation["bias"], float)
 
 

@@ -93,11 +93,10 @@ def test_top_contributions_rank_by_magnitude_with_the_values_used():
     values = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]], dtype=np.float32)
     explanations = Explanations(np.array([0, 1]), "approx", contributions, values)
     first, second = top_contributions(explanations, ["a", "b", "c"], top_k=2)
-    assert [(item["feature"], item["contribution"]) for item in first["top"]] == [
-        ("b", -2.0), ("c", 0.5)]
-    assert np.isnan(first["top"][0]["value"]) and first["bias"] == 1.0
-    assert [item["feature"] for item in second["top"]] == ["a", "c"]
-    assert second["top"][0]["value"] == 4.0 and second["method"] == "approx"
+    assert (first["features"], first["contributions"]) == (["b", "c"], [-2.0, 0.5])
+    assert np.isnan(first["values"][0]) and first["values"][1] == 3.0 and first["bias"] == 1.0
+    assert (second["features"], second["values"]) == (["a", "c"], [4.0, 6.0])
+    assert second["method"] == "approx"
 
 
 def test_no_flows_no_contributions(bundle):

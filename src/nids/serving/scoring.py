@@ -86,19 +86,16 @@ def score_flows(served: ServedModel, flows: pd.DataFrame, explain: ExplainMode,
 
 def top_contributions(explanations: Explanations, features: list[str],
                       top_k: int) -> list[dict[str, Any]]:
-    """Per explained flow: the bias and the `top_k` features by absolute contribution."""
+    """Per explained flow: the bias and the `top_k` features by absolute contribution, as
+    parallel lists (features, the values the model saw, contributions), largest first."""
     contributions = explanations.contributions[:, :-1]
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :top_k]
     picked = np.take_along_axis(contributions, order, axis=1).tolist()
     values = np.take_along_axis(explanations.values, order, axis=1).tolist()
     names = np.asarray(features, dtype=object)[order].tolist()
     bias = explanations.contributions[:, -1].tolist()
-    return [
-        {"method": explanations.method, "bias": bias[i],
-         "top": [{"feature": f, "value": v, "contribution": c}
-                 for f, v, c in zip(names[i], values[i], picked[i], strict=True)]}
-        for i in range(len(order))
-    ]
+    return [{"method": explanations.method, "bias": bias[i], "features": names[i],
+             "values": values[i], "contributions": picked[i]} for i in range(len(order))]
 
 
 def response_body(scores: Scores, served: ServedModel, top_k: int) -> dict[str, Any]:
