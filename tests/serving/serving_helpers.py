@@ -8,7 +8,6 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from flows.training import reference_sample
 from nids.config import LabelGrouping, XGBoostConfig
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.io import temporary_parquet
@@ -32,7 +31,8 @@ class ServingStore:
 
 
 def register_version(frame: pd.DataFrame, model_name: str, params: XGBoostConfig) -> str:
-    """Train on `frame` as the training flow does, log the model and reference, register."""
+    """Train on `frame` as the training flow does; log the model with a reference sample (the
+    training rows with their predictions, which the monitoring flow compares traffic with)."""
     splits = featurize.build_splits(frame, LabelGrouping.LABELS, 0.1, 0.2, None, seed=42)
     features, _ = featurize.select_features(splits["train"][list(FEATURE_COLUMNS)])
     order = featurize.class_order(splits["train"][LABEL_COLUMN])
@@ -40,8 +40,10 @@ def register_version(frame: pd.DataFrame, model_name: str, params: XGBoostConfig
                         splits["validation"][features], splits["validation"][LABEL_COLUMN],
                         order, params)
     bundle = registry.ModelBundle(model, order, features, version="new", run_id="")
+    reference = splits["train"].sample(2_000, random_state=0).reset_index(drop=True)
+    reference["prediction"], reference["probability"] = registry.predict_classes(bundle, reference)
     with mlflow.start_run():
-        with temporary_parquet(reference_sample(splits, bundle, 2_000, seed=0)) as path:
+        with temporary_parquet(reference) as path:
             mlflow.log_artifact(str(path), artifact_path="reference")
         uri = registry.log_model(model, splits["test"][features].head(50), order, features)
     return str(registry.register_version(uri, model_name, {"reason": "test"}).version)

@@ -4,6 +4,7 @@ loopback port, against a throwaway SQLite store holding two versions trained on 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import threading
 import time
@@ -184,8 +185,9 @@ def test_the_monitoring_flow_reports_on_a_served_batch(api, serving_store, tmp_p
                               retrain=RetrainConfig(enabled=False))
     registry.set_alias(MODEL, registry.CHAMPION, serving_store.first_version)
     with prefect_test_harness(server_startup_timeout=120):
-        [outcome] = monitoring_flow(config=config, batch=str(batch))
-    assert outcome["batch"] == batch.name
-    assert outcome["model_version"] == serving_store.first_version
-    assert predictions_path(batch).is_file()
-    assert list((tmp_path / "reports" / "drift").glob("*.html"))
+        assert len(monitoring_flow(config=config, batch=str(batch))) == 1
+    assert len(pd.read_parquet(predictions_path(batch))) == len(load_batch(batch))
+    [entry] = [json.loads(path.read_text())
+               for path in (tmp_path / "reports" / "drift").glob("*.json")]
+    assert (entry["batch"], entry["model_version"]) == (batch.name, serving_store.first_version)
+    assert (tmp_path / "reports" / "drift" / entry["report_html"]).is_file()
