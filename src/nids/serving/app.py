@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
+import pandas as pd
 from fastapi import BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,23 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_flows(request: Request, limit: int) -> pd.DataFrame:
+    """The flows of a request (CSV or JSON by Content-Type), or the 4xx that says why not."""
+    content_type = request.headers.get("content-type")
+    flow_format = inputs.flow_format(content_type)
+    if flow_format is None:
+        given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+        raise HTTPException(415, f"{given} is not supported; send the flows with "
+                                 f"Content-Type {inputs.SUPPORTED}.")
+    body = await read_body(request, limit)
+    try:
+        return await run_in_threadpool(parse_flows, body, flow_format)
+    except orjson.JSONDecodeError as error:
+        raise HTTPException(400, f"{inputs.BODY_NAME}: not valid JSON ({error}).") from None
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
 
 
 async def _every(seconds: float, work: Callable[[], None]) -> None:
@@ -124,19 +142,7 @@ def add_routes(app: FastAPI, service: ScoringService) -> None:
         served = service.holder.current
         if served is None:
             raise HTTPException(503, service.health()["detail"])
-        content_type = request.headers.get("content-type")
-        flow_format = inputs.flow_format(content_type)
-        if flow_format is None:
-            given = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
-            raise HTTPException(415, f"{given} is not supported; send the flows with "
-                                     f"Content-Type {inputs.SUPPORTED}.")
-        body = await read_body(request, service.settings.max_request_bytes)
-        try:
-            flows = await run_in_threadpool(parse_flows, body, flow_format)
-        except orjson.JSONDecodeError as error:
-            raise HTTPException(400, f"{inputs.BODY_NAME}: not valid JSON ({error}).") from None
-        except ValueError as error:
-            raise HTTPException(422, str(error)) from None
+        flows = await read_flows(request, service.settings.max_request_bytes)
         options = PredictOptions(explain, contributions, top_k or service.settings.top_k)
         answer, flush_due = await run_in_threadpool(service.predict, served, flows, options)
         if flush_due:
