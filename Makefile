@@ -45,7 +45,7 @@ scenario: $(STAMP) ## The drift tour: train on Monday-Wednesday, replay Thursday
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/drift_scenario.py
 
-serve: $(STAMP) ## Start Prefect (:4200) and MLflow (:5000) servers, deployments and a worker
+serve: $(STAMP) ## Start Prefect (:4200), MLflow (:5000), the scoring API (:8000), deployments, a worker
 	$(PYTHON) -m nids.services up
 
 stop: $(STAMP) ## Stop everything `make serve` started
@@ -63,6 +63,7 @@ bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.monitoring
 	$(PYTHON) -m bench.ingest
 	$(PYTHON) -m bench.cross_release
+	$(PYTHON) -m bench.serving
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

@@ -1,4 +1,4 @@
-"""Local Prefect and MLflow servers plus a process worker, on loopback.
+"""Local Prefect and MLflow servers, the scoring API and a process worker, on loopback.
 
 `python -m nids.services up|down|status` (behind `make serve` / `make stop`) and the
 `running_services` context manager used by the tests share the same functions.
@@ -7,6 +7,7 @@
 from nids.services.commands import (
     DEFAULT_MLFLOW_PORT,
     DEFAULT_PREFECT_PORT,
+    DEFAULT_SCORING_PORT,
     PROJECT_ROOT_VARIABLE,
     WORK_POOL,
     ServiceLayout,
@@ -24,6 +25,7 @@ from nids.services.probes import free_ports, online_workers
 __all__ = [
     "DEFAULT_MLFLOW_PORT",
     "DEFAULT_PREFECT_PORT",
+    "DEFAULT_SCORING_PORT",
     "PROJECT_ROOT_VARIABLE",
     "WORK_POOL",
     "ServiceLayout",

@@ -1,7 +1,8 @@
 """`python -m nids.services up|down|status`: the command line behind `make serve` / `make stop`.
 
-Ports default to 4200 (Prefect) and 5000 (MLflow); NIDS_PREFECT_PORT / NIDS_MLFLOW_PORT or
---prefect-port / --mlflow-port override them.
+Ports default to 4200 (Prefect), 5000 (MLflow) and 8000 (scoring API); NIDS_PREFECT_PORT /
+NIDS_MLFLOW_PORT / NIDS_SCORING_PORT or --prefect-port / --mlflow-port / --scoring-port
+override them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT, STATE_DIR
-from nids.services.commands import DEFAULT_MLFLOW_PORT, DEFAULT_PREFECT_PORT, ServiceLayout
+from nids.services.commands import (
+    DEFAULT_MLFLOW_PORT,
+    DEFAULT_PREFECT_PORT,
+    DEFAULT_SCORING_PORT,
+    ServiceLayout,
+)
 from nids.services.lifecycle import READY_TIMEOUT, running_records, start_services, stop_services
 from nids.services.state import ServicesState
 
@@ -32,6 +38,10 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                     default=int(env.get("NIDS_PREFECT_PORT", DEFAULT_PREFECT_PORT)))
     up.add_argument("--mlflow-port", type=int,
                     default=int(env.get("NIDS_MLFLOW_PORT", DEFAULT_MLFLOW_PORT)))
+    up.add_argument("--scoring-port", type=int,
+                    default=int(env.get("NIDS_SCORING_PORT", DEFAULT_SCORING_PORT)))
+    up.add_argument("--no-scoring", dest="scoring", action="store_false",
+                    help="do not start the scoring API")
     up.add_argument("--mlflow-db", type=Path, default=MLFLOW_DB)
     up.add_argument("--artifacts-dir", type=Path, default=MLFLOW_ARTIFACTS_DIR)
     up.add_argument("--project-root", type=Path, default=PROJECT_ROOT,
@@ -48,7 +58,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 def layout_from_args(args: argparse.Namespace) -> ServiceLayout:
     return ServiceLayout(args.state_dir, args.prefect_port, args.mlflow_port,
                          args.mlflow_db.resolve(), args.artifacts_dir.resolve(),
-                         args.project_root.resolve())
+                         args.project_root.resolve(),
+                         scoring_port=args.scoring_port if args.scoring else None)
 
 
 def _say(text: str) -> None:
@@ -76,7 +87,9 @@ def _up(args: argparse.Namespace) -> int:
     state: ServicesState = start_services(layout_from_args(args), deploy=args.deploy,
                                           timeout=args.timeout)
     _say(f"Prefect UI  {state.urls.prefect_ui}\nMLflow UI   {state.urls.mlflow}\n"
-         f"Worker      {state.worker_name} on work pool nids-process\nStop with `make stop`.")
+         + (f"Scoring API {state.urls.scoring} (POST /predict, GET /health, GET /metrics)\n"
+            if state.urls.scoring else "")
+         + f"Worker      {state.worker_name} on work pool nids-process\nStop with `make stop`.")
     return 0
 
 

@@ -15,11 +15,13 @@ from nids.paths import PROJECT_ROOT
 HOST = "127.0.0.1"
 DEFAULT_PREFECT_PORT = 4200
 DEFAULT_MLFLOW_PORT = 5000
+DEFAULT_SCORING_PORT = 8000
 WORK_POOL = "nids-process"
 # prefect.yaml's pull step reads this variable on the worker (see the comment there).
 PROJECT_ROOT_VARIABLE = "NIDS_PROJECT_ROOT"
 
 PREFECT_SERVER, MLFLOW_SERVER, PREFECT_WORKER = "prefect-server", "mlflow-server", "prefect-worker"
+SCORING_API = "scoring-api"
 # The project's loggers (`nids.*`) go to the run logs in the Prefect UI; outside a flow run
 # they just print (Prefect would warn about each line it cannot attach to a run).
 LOGGING_SETTINGS = {
@@ -42,6 +44,7 @@ class ServiceLayout:
     artifacts_dir: Path
     project_root: Path = PROJECT_ROOT
     host: str = HOST
+    scoring_port: int | None = None   # None: no scoring API (tests of the flows' services)
 
     @property
     def prefect_home(self) -> Path:
@@ -78,6 +81,7 @@ class ServiceUrls:
     prefect_ui: str
     prefect_api: str
     mlflow: str
+    scoring: str | None = None
 
 
 def state_file(state_dir: Path) -> Path:
@@ -94,8 +98,9 @@ def isolated_layout(state_dir: Path, prefect_port: int, mlflow_port: int,
 
 def service_urls(layout: ServiceLayout) -> ServiceUrls:
     prefect = f"http://{layout.host}:{layout.prefect_port}"
+    scoring = f"http://{layout.host}:{layout.scoring_port}" if layout.scoring_port else None
     return ServiceUrls(prefect_ui=prefect, prefect_api=f"{prefect}/api",
-                       mlflow=f"http://{layout.host}:{layout.mlflow_port}")
+                       mlflow=f"http://{layout.host}:{layout.mlflow_port}", scoring=scoring)
 
 
 def prefect_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
@@ -132,6 +137,15 @@ def mlflow_env(base: Mapping[str, str]) -> dict[str, str]:
     """MLflow server settings: no GenAI job runner (seven huey consumers we never use)."""
     env = {key: value for key, value in base.items() if key != "MLFLOW_TRACKING_URI"}
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    return env
+
+
+def scoring_env(layout: ServiceLayout, base: Mapping[str, str],
+                tracking_uri: str) -> dict[str, str]:
+    """The scoring API's settings (see nids.serving.settings): loopback, its port, the store."""
+    env = dict(base)
+    env.update({"NIDS_SCORING_HOST": layout.host, "NIDS_SCORING_PORT": str(layout.scoring_port),
+                "MLFLOW_TRACKING_URI": tracking_uri})
     return env
 
 
@@ -182,6 +196,19 @@ def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[Ser
                     layout.project_root, layout.log_path(MLFLOW_SERVER), layout.mlflow_port,
                     urls.mlflow, f"{urls.mlflow}/health"),
     ]
+
+
+def scoring_spec(layout: ServiceLayout, base_env: Mapping[str, str],
+                 tracking_uri: str | None = None) -> ServiceSpec:
+    """The scoring API (`python -m nids.serving`), reading the registry through the MLflow
+    server unless another tracking URI is given."""
+    if layout.scoring_port is None:
+        raise ValueError("The layout has no scoring port; give one (--scoring-port).")
+    url = service_urls(layout).scoring
+    env = scoring_env(layout, base_env, tracking_uri or service_urls(layout).mlflow)
+    return ServiceSpec(SCORING_API, [sys.executable, "-m", "nids.serving"], env,
+                       layout.project_root, layout.log_path(SCORING_API), layout.scoring_port,
+                       url, f"{url}/health")
 
 
 def worker_spec(layout: ServiceLayout, base_env: Mapping[str, str],

@@ -22,6 +22,7 @@ from nids.services.commands import (
     deploy_command,
     isolated_layout,
     prefect_env,
+    scoring_spec,
     server_specs,
     service_urls,
     state_file,
@@ -42,8 +43,11 @@ DEFAULT_GRACE = 10.0
 
 
 def _check_ports(layout: ServiceLayout) -> None:
-    for what, port, flag in (("Prefect", layout.prefect_port, "--prefect-port"),
-                             ("MLflow", layout.mlflow_port, "--mlflow-port")):
+    ports = [("Prefect", layout.prefect_port, "--prefect-port"),
+             ("MLflow", layout.mlflow_port, "--mlflow-port")]
+    if layout.scoring_port is not None:
+        ports.append(("scoring API", layout.scoring_port, "--scoring-port"))
+    for what, port, flag in ports:
         if not probes.port_is_free(layout.host, port):
             raise RuntimeError(f"Port {port} for the {what} server is taken on {layout.host}; "
                                f"choose another one with {flag}")
@@ -96,6 +100,16 @@ def _start_servers(layout: ServiceLayout, state: ServicesState, base_env: Mappin
                           still_running=lambda pid=pids[spec.name]: is_alive(pid))
 
 
+def _start_scoring(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
+                   timeout: float) -> None:
+    """The scoring API, once MLflow answers; ready when /health answers (503: no champion)."""
+    spec = scoring_spec(layout, base_env)
+    pid = _launch(spec, state, layout.state_file)
+    probes.wait_until(lambda: probes.http_status(spec.health_url) in (200, 503),
+                      what=spec.name, timeout=timeout, log_path=spec.log_path,
+                      still_running=lambda: is_alive(pid))
+
+
 def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
                   deploy: bool, timeout: float) -> None:
     """Start the worker, deploy while it starts, then wait until the server lists it online."""
@@ -112,7 +126,8 @@ def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping
 
 def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = READY_TIMEOUT,
                    base_env: Mapping[str, str] | None = None) -> ServicesState:
-    """Start both servers, create the work pool, start a worker, deploy prefect.yaml.
+    """Start both servers (and the scoring API when the layout has its port), create the work
+    pool, start a worker, deploy prefect.yaml.
 
     Either everything runs when this returns, or whatever was started is stopped again.
     """
@@ -125,6 +140,8 @@ def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = 
                           worker_name=f"nids-worker-{uuid.uuid4().hex[:8]}")
     try:
         _start_servers(layout, state, base_env, timeout)
+        if layout.scoring_port is not None:
+            _start_scoring(layout, state, base_env, timeout)
         _ensure_work_pool(layout, prefect_env(layout, base_env))
         _start_worker(layout, state, base_env, deploy, timeout)
     except BaseException:
