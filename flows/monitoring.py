@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.training import training_flow
 from nids.config import MonitoringConfig, load_monitoring_config, project_path
 from nids.data import batches
-from nids.monitoring import check, retrain
+from nids.monitoring import check, retrain, workspace
 from nids.monitoring.alerts import send_alert
 from nids.monitoring.check import BatchCheck, Champion
 from nids.monitoring.outcomes import BatchOutcome, RetrainOutcome
@@ -50,6 +50,19 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
     get_run_logger().info("%s: %s; report %s", checked.batch, checked.decision.verdict,
                           html_path)
     return html_path
+
+
+@task(cache_policy=NO_CACHE)
+def record_history(path: Path, checked: BatchCheck, champion: Champion,
+                   config: MonitoringConfig, html_path: Path) -> workspace.RecordedBatch:
+    """Add the batch's snapshot to the Evidently workspace (the dashboard), prune old history."""
+    recorded = workspace.record_batch(checked, champion, config, workspace.batch_time(path),
+                                      html_path)
+    get_run_logger().info("%s: snapshot %s added to the dashboard in %.1f s (%.1f MB); pruned "
+                          "%d snapshots, %d reports", checked.batch, recorded.snapshot_id,
+                          recorded.seconds, recorded.snapshot_bytes / 1e6,
+                          recorded.pruned_snapshots, recorded.pruned_reports)
+    return recorded
 
 
 @task(cache_policy=NO_CACHE)
@@ -97,7 +110,8 @@ def monitoring_flow(config: MonitoringConfig | None = None,
     outcomes = []
     for path in paths:
         checked = check_batch(path, champion, config)
-        save_report(checked, champion, config)
+        html_path = save_report(checked, champion, config)
+        record_history(path, checked, champion, config, html_path)
         batches.save_predictions(checked.scores, path)
         if checked.decision.drift_detected:
             alert(checked, config)
