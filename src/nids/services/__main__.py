@@ -1,7 +1,8 @@
 """`python -m nids.services up|down|status`: the command line behind `make serve` / `make stop`.
 
-Ports default to 4200 (Prefect) and 5000 (MLflow); NIDS_PREFECT_PORT / NIDS_MLFLOW_PORT or
---prefect-port / --mlflow-port override them.
+Ports default to 4200 (Prefect), 5000 (MLflow) and 8001 (the Evidently UI over the monitoring
+workspace); NIDS_PREFECT_PORT / NIDS_MLFLOW_PORT / NIDS_EVIDENTLY_PORT or --prefect-port /
+--mlflow-port / --evidently-port override them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from nids.config import load_monitoring_config, project_path
 from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT, STATE_DIR
-from nids.services.commands import DEFAULT_MLFLOW_PORT, DEFAULT_PREFECT_PORT, ServiceLayout
+from nids.services.commands import (
+    DEFAULT_EVIDENTLY_PORT,
+    DEFAULT_MLFLOW_PORT,
+    DEFAULT_PREFECT_PORT,
+    ServiceLayout,
+)
 from nids.services.lifecycle import READY_TIMEOUT, running_records, start_services, stop_services
 from nids.services.state import ServicesState
 
@@ -32,6 +39,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                     default=int(env.get("NIDS_PREFECT_PORT", DEFAULT_PREFECT_PORT)))
     up.add_argument("--mlflow-port", type=int,
                     default=int(env.get("NIDS_MLFLOW_PORT", DEFAULT_MLFLOW_PORT)))
+    up.add_argument("--evidently-port", type=int,
+                    default=int(env.get("NIDS_EVIDENTLY_PORT", DEFAULT_EVIDENTLY_PORT)))
+    up.add_argument("--evidently-workspace", type=Path,
+                    help="workspace the Evidently UI serves (default: config/monitoring.yaml's "
+                    "history.workspace_dir)")
     up.add_argument("--mlflow-db", type=Path, default=MLFLOW_DB)
     up.add_argument("--artifacts-dir", type=Path, default=MLFLOW_ARTIFACTS_DIR)
     up.add_argument("--project-root", type=Path, default=PROJECT_ROOT,
@@ -46,9 +58,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 
 def layout_from_args(args: argparse.Namespace) -> ServiceLayout:
+    workspace = args.evidently_workspace or project_path(
+        load_monitoring_config().history.workspace_dir)
     return ServiceLayout(args.state_dir, args.prefect_port, args.mlflow_port,
                          args.mlflow_db.resolve(), args.artifacts_dir.resolve(),
-                         args.project_root.resolve())
+                         args.project_root.resolve(), evidently_port=args.evidently_port,
+                         workspace_dir=workspace.resolve())
 
 
 def _say(text: str) -> None:
@@ -76,6 +91,7 @@ def _up(args: argparse.Namespace) -> int:
     state: ServicesState = start_services(layout_from_args(args), deploy=args.deploy,
                                           timeout=args.timeout)
     _say(f"Prefect UI  {state.urls.prefect_ui}\nMLflow UI   {state.urls.mlflow}\n"
+         f"Evidently   {state.urls.evidently} (monitoring dashboard)\n"
          f"Worker      {state.worker_name} on work pool nids-process\nStop with `make stop`.")
     return 0
 

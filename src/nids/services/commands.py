@@ -15,11 +15,13 @@ from nids.paths import PROJECT_ROOT
 HOST = "127.0.0.1"
 DEFAULT_PREFECT_PORT = 4200
 DEFAULT_MLFLOW_PORT = 5000
+DEFAULT_EVIDENTLY_PORT = 8001
 WORK_POOL = "nids-process"
 # prefect.yaml's pull step reads this variable on the worker (see the comment there).
 PROJECT_ROOT_VARIABLE = "NIDS_PROJECT_ROOT"
 
 PREFECT_SERVER, MLFLOW_SERVER, PREFECT_WORKER = "prefect-server", "mlflow-server", "prefect-worker"
+EVIDENTLY_UI = "evidently-ui"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class ServiceLayout:
     artifacts_dir: Path
     project_root: Path = PROJECT_ROOT
     host: str = HOST
+    # The Evidently UI over the monitoring workspace; not started when the port is None.
+    evidently_port: int | None = None
+    workspace_dir: Path | None = None
 
     @property
     def prefect_home(self) -> Path:
@@ -69,6 +74,7 @@ class ServiceUrls:
     prefect_ui: str
     prefect_api: str
     mlflow: str
+    evidently: str | None = None
 
 
 def state_file(state_dir: Path) -> Path:
@@ -76,17 +82,22 @@ def state_file(state_dir: Path) -> Path:
 
 
 def isolated_layout(state_dir: Path, prefect_port: int, mlflow_port: int,
-                    project_root: Path = PROJECT_ROOT) -> ServiceLayout:
-    """A layout whose MLflow store also lives in `state_dir` (tests, benchmarks)."""
+                    project_root: Path = PROJECT_ROOT,
+                    evidently_port: int | None = None) -> ServiceLayout:
+    """A layout whose MLflow store (and Evidently workspace) also live in `state_dir` (tests,
+    benchmarks)."""
     state_dir = state_dir.resolve()
     return ServiceLayout(state_dir, prefect_port, mlflow_port, state_dir / "mlflow.db",
-                         state_dir / "mlartifacts", project_root.resolve())
+                         state_dir / "mlartifacts", project_root.resolve(),
+                         evidently_port=evidently_port, workspace_dir=state_dir / "workspace")
 
 
 def service_urls(layout: ServiceLayout) -> ServiceUrls:
     prefect = f"http://{layout.host}:{layout.prefect_port}"
+    evidently = None if layout.evidently_port is None else (
+        f"http://{layout.host}:{layout.evidently_port}")
     return ServiceUrls(prefect_ui=prefect, prefect_api=f"{prefect}/api",
-                       mlflow=f"http://{layout.host}:{layout.mlflow_port}")
+                       mlflow=f"http://{layout.host}:{layout.mlflow_port}", evidently=evidently)
 
 
 def prefect_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
@@ -117,6 +128,11 @@ def mlflow_env(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def evidently_env(base: Mapping[str, str]) -> dict[str, str]:
+    """Evidently UI settings: no usage telemetry (any DO_NOT_TRACK value turns it off)."""
+    return {**base, "DO_NOT_TRACK": "1"}
+
+
 def prefect_command(*args: str) -> list[str]:
     """The Prefect CLI of this interpreter, never whichever `prefect` is first on PATH."""
     return [sys.executable, "-m", "prefect", *args]
@@ -135,6 +151,15 @@ def mlflow_server_command(layout: ServiceLayout) -> list[str]:
             "--serve-artifacts", "--workers", "1"]
 
 
+def evidently_ui_command(layout: ServiceLayout) -> list[str]:
+    """`evidently ui` of this interpreter, serving the monitoring flow's workspace."""
+    if layout.evidently_port is None or layout.workspace_dir is None:
+        raise ValueError("the Evidently UI needs a port and a workspace folder in the layout")
+    return [sys.executable, "-m", "evidently.cli", "ui", "--host", layout.host,
+            "--port", str(layout.evidently_port),
+            "--workspace", str(layout.workspace_dir.resolve())]
+
+
 def worker_command(worker_name: str, pool: str = WORK_POOL) -> list[str]:
     return prefect_command("worker", "start", "--pool", pool, "--name", worker_name,
                            "--type", "process", "--no-create-pool-if-not-found")
@@ -149,9 +174,10 @@ def deploy_command() -> list[str]:
 
 
 def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[ServiceSpec]:
-    """The two servers, which can start side by side."""
+    """The servers (Prefect, MLflow, the Evidently UI if it has a port): they start side by
+    side."""
     urls = service_urls(layout)
-    return [
+    specs = [
         ServiceSpec(PREFECT_SERVER, prefect_server_command(layout), prefect_env(layout, base_env),
                     layout.project_root, layout.log_path(PREFECT_SERVER), layout.prefect_port,
                     urls.prefect_ui, f"{urls.prefect_api}/health"),
@@ -159,6 +185,12 @@ def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[Ser
                     layout.project_root, layout.log_path(MLFLOW_SERVER), layout.mlflow_port,
                     urls.mlflow, f"{urls.mlflow}/health"),
     ]
+    if urls.evidently is not None:
+        specs.append(ServiceSpec(EVIDENTLY_UI, evidently_ui_command(layout),
+                                 evidently_env(base_env), layout.project_root,
+                                 layout.log_path(EVIDENTLY_UI), layout.evidently_port,
+                                 urls.evidently, f"{urls.evidently}/api/version"))
+    return specs
 
 
 def worker_spec(layout: ServiceLayout, base_env: Mapping[str, str],

@@ -42,8 +42,9 @@ DEFAULT_GRACE = 10.0
 
 def _check_ports(layout: ServiceLayout) -> None:
     for what, port, flag in (("Prefect", layout.prefect_port, "--prefect-port"),
-                             ("MLflow", layout.mlflow_port, "--mlflow-port")):
-        if not probes.port_is_free(layout.host, port):
+                             ("MLflow", layout.mlflow_port, "--mlflow-port"),
+                             ("Evidently UI", layout.evidently_port, "--evidently-port")):
+        if port is not None and not probes.port_is_free(layout.host, port):
             raise RuntimeError(f"Port {port} for the {what} server is taken on {layout.host}; "
                                f"choose another one with {flag}")
 
@@ -79,7 +80,7 @@ def _deploy(layout: ServiceLayout, env: dict[str, str]) -> None:
 
 def _start_servers(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
                    timeout: float) -> None:
-    """Both servers side by side, then wait until each answers its health route."""
+    """The servers side by side, then wait until each answers its health route."""
     servers = server_specs(layout, base_env)
     pids = {spec.name: _launch(spec, state, layout.state_file) for spec in servers}
     for spec in servers:
@@ -103,14 +104,14 @@ def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping
 
 def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = READY_TIMEOUT,
                    base_env: Mapping[str, str] | None = None) -> ServicesState:
-    """Start both servers, create the work pool, start a worker, deploy prefect.yaml.
+    """Start the servers, create the work pool, start a worker, deploy prefect.yaml.
 
     Either everything runs when this returns, or whatever was started is stopped again.
     """
     base_env = dict(os.environ if base_env is None else base_env)
     _check_ports(layout)
     for folder in (layout.logs_dir, layout.prefect_home, layout.artifacts_dir,
-                   layout.mlflow_db.parent):
+                   layout.mlflow_db.parent, *filter(None, [layout.workspace_dir])):
         folder.mkdir(parents=True, exist_ok=True)
     state = ServicesState(urls=service_urls(layout),
                           worker_name=f"nids-worker-{uuid.uuid4().hex[:8]}")
@@ -166,13 +167,14 @@ def running_records(state_dir: Path) -> list[tuple[ServiceRecord, bool]]:
 
 @contextmanager
 def running_services(state_dir: Path, prefect_port: int, mlflow_port: int, deploy: bool,
-                     *, project_root: Path = PROJECT_ROOT,
-                     timeout: float = READY_TIMEOUT) -> Iterator[ServiceUrls]:
+                     *, project_root: Path = PROJECT_ROOT, timeout: float = READY_TIMEOUT,
+                     evidently_port: int | None = None) -> Iterator[ServiceUrls]:
     """Servers and a worker for the body of a `with`, stopped afterwards whatever happens.
 
-    MLflow's store lives in `state_dir` too, so nothing outside it is touched.
+    MLflow's store (and the Evidently UI's workspace, when it has a port) live in `state_dir`
+    too, so nothing outside it is touched.
     """
-    layout = isolated_layout(state_dir, prefect_port, mlflow_port, project_root)
+    layout = isolated_layout(state_dir, prefect_port, mlflow_port, project_root, evidently_port)
     state = start_services(layout, deploy=deploy, timeout=timeout)
     try:
         yield state.urls
