@@ -95,8 +95,9 @@ async def _visit(socket_url: str, url: str, wait_for: list[str], width: int,
                            deviceScaleFactor=1, mobile=False)
         await session.send("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
-        while not all(text in await session.text() for text in wait_for):
-            if time.monotonic() > deadline:
+        while time.monotonic() < deadline:
+            shown = await session.text()
+            if all(text in shown for text in wait_for):
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)  # let the charts finish drawing
