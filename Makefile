@@ -15,7 +15,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= nids
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui
+.PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ scenario: $(STAMP) ## The drift tour: train on Monday-Wednesday, replay Thursday
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/drift_scenario.py
 
-serve: $(STAMP) ## Start Prefect (:4200), MLflow (:5000), the scoring API (:8000), deployments, a worker
+serve: $(STAMP) ## Start Prefect (:4200), MLflow (:5000), scoring API (:8000), Evidently UI (:8001), a worker
 	$(PYTHON) -m nids.services up
 
 stop: $(STAMP) ## Stop everything `make serve` started
@@ -56,6 +56,9 @@ status: $(STAMP) ## Show what `make serve` runs
 
 mlflow-ui: $(STAMP) ## The MLflow UI on the local store (without `make serve`)
 	$(VENV)/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$(CURDIR)/mlflow.db
+
+evidently-ui: $(STAMP) ## The Evidently dashboard on reports/workspace (without `make serve`)
+	DO_NOT_TRACK=1 $(VENV)/bin/evidently ui --host 127.0.0.1 --port $${NIDS_EVIDENTLY_PORT:-8001} --workspace $(CURDIR)/reports/workspace
 
 bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.training_full_scale

@@ -22,7 +22,7 @@ from flows.training import training_flow
 from nids.config import AlertConfig, MonitoringConfig, load_monitoring_config, project_path
 from nids.data import batches, claims
 from nids.data.claims import Claim
-from nids.monitoring import alerts, check, retrain
+from nids.monitoring import alerts, check, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 
@@ -95,6 +95,18 @@ def save_predictions(checked: BatchCheck, claimed: Claim) -> Path:
     return claims.finish(claimed, batches.save_predictions(checked.scores, claimed.path))
 
 
+def record_history(path: Path, checked: BatchCheck, champion: Champion,
+                   config: MonitoringConfig, html_path: Path) -> workspace.RecordedBatch:
+    """Add the batch's snapshot to the Evidently workspace (the dashboard), prune old history."""
+    recorded = workspace.record_batch(checked, champion, config, workspace.batch_time(path),
+                                      html_path)
+    get_run_logger().info("%s: snapshot %s added to the dashboard in %.1f s (%.1f MB); pruned "
+                          "%d snapshots, %d reports", checked.batch, recorded.snapshot_id,
+                          recorded.seconds, recorded.snapshot_bytes / 1e6,
+                          recorded.pruned_snapshots, recorded.pruned_reports)
+    return recorded
+
+
 @task(cache_policy=NO_CACHE)
 def send_alert(subject: str, body: str, config: AlertConfig) -> str:
     """Send an alert through the configured channel (retried as configured)."""
@@ -150,7 +162,8 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
         return reject(reading, config), champion
     champion = champion or load_champion(config)
     checked = check_batch(reading.frame, claimed.name, champion, config)
-    save_report(checked, champion, config, claimed.sha256)
+    html_path = save_report(checked, champion, config, claimed.sha256)
+    record_history(claimed.path, checked, champion, config, html_path)
     location = save_predictions(checked, claimed)
     sent = (alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
                   checked.decision.markdown, config.alerts) if checked.decision.alert else None)

@@ -28,6 +28,7 @@ from nids.data.schema import (
     OWN_CLASS,
     canonical_label,
 )
+from nids.monitoring.history import HistorySettings
 from nids.monitoring.settings import ColumnTest, DriftSettings, NumericalMethod
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
@@ -302,6 +303,8 @@ class MonitoringConfig(StrictModel):
     }))
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertConfig = Field(default_factory=AlertConfig)
+    history: HistorySettings = Field(default=HistorySettings(),
+                                     description="Evidently workspace, dashboard, retention.")
 
 
 def load_monitoring_config(path: Path = CONFIG_DIR / "monitoring.yaml") -> MonitoringConfig:

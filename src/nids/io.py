@@ -12,10 +12,12 @@ import pandas as pd
 
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in path's folder; on success, check it is non-empty and rename."""
+def atomic_path(path: Path, temp_dir: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path in path's folder (or `temp_dir`, on the same file system); on
+    success, check it is non-empty and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, name = tempfile.mkstemp(dir=temp_dir or path.parent, prefix=f".{path.name}.",
+                                    suffix=".tmp")
     os.close(handle)
     tmp = Path(name)
     try:

@@ -299,3 +299,21 @@ def test_check_infra_passes():
         skipped = [line for line in result.stderr.splitlines() if "SKIPPED" in line]
         pytest.skip("; ".join(skipped) or "a linter is not installed")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_evidently_ui_serves_the_workspace_the_worker_writes(compose, check_compose):
+    from nids.config import MonitoringConfig
+
+    services = compose["services"]
+    ui, worker = services["evidently"], services["worker"]
+    reports = next(v for v in worker["volumes"] if v.endswith(":/app/reports"))
+    assert reports in ui["volumes"]
+    command = ui["command"]
+    workspace = command[command.index("--workspace") + 1]
+    assert workspace == "/app/" + MonitoringConfig().history.workspace_dir
+    port = command[command.index("--port") + 1]
+    assert [p.rsplit(":", 1)[1] for p in ui["ports"]] == [port]
+    assert ui["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/api/version"
+    host, published, _ = check_compose.interpolate(ui["ports"][0], {}).split(":")
+    # reports/index.html links to the dashboard where compose publishes it by default
+    assert MonitoringConfig().history.dashboard_url == f"http://{host}:{published}"

@@ -31,6 +31,7 @@ from nids.monitoring.frames import (
     sample_for_drift,
     unseen_labels,
 )
+from nids.monitoring.report_html import write_compact_html
 from nids.monitoring.settings import DriftSettings, FeatureScale
 
 logger = logging.getLogger(__name__)
@@ -226,9 +227,10 @@ def summarize_snapshot(snapshot: Run) -> DriftSummary:
 
 
 def save_report(snapshot: Run, html_path: Path, json_path: Path, summary: BaseModel) -> None:
-    """Write the HTML report, then the JSON summary, each atomically (never half-written)."""
+    """Write the HTML report (loading Evidently's library from js/ beside it), then the JSON
+    summary, each atomically (never half-written)."""
     with atomic_path(html_path) as tmp:
-        snapshot.save_html(str(tmp))  # save_html silently writes nothing for a Path
+        write_compact_html(snapshot, tmp)
     with atomic_path(json_path) as tmp:
         tmp.write_text(summary.model_dump_json(indent=2), encoding="utf-8")
     logger.info("Saved drift report %s and summary %s", html_path, json_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from nids.io import atomic_path
+from nids.monitoring.history import expired
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,16 @@ def _row(entry: ReportEntry) -> str:
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
-def render_index(entries: list[ReportEntry]) -> str:
-    """The index page: one table row per report, in the order given."""
+def _dashboard_line(dashboard_url: str | None) -> str:
+    if not dashboard_url:
+        return ""
+    url = html.escape(dashboard_url, quote=True)
+    return (f'<p>Trends over every batch: the <a href="{url}">Evidently dashboard</a> '
+            "(<code>make serve</code> starts it).</p>")
+
+
+def render_index(entries: list[ReportEntry], dashboard_url: str | None = None) -> str:
+    """The index page: a link to the dashboard, then one table row per report, in order."""
     rows = "\n".join(_row(entry) for entry in entries)
     empty = '<tr><td colspan="6">No drift reports yet.</td></tr>'
     return f"""<!DOCTYPE html>
@@ -132,6 +141,7 @@ td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertic
 .too-small {{ color: #666; }}
 </style></head>
 <body><h1>Drift reports</h1>
+{_dashboard_line(dashboard_url)}
 <table><thead><tr><th>Date</th><th>Batch</th><th>Model</th><th>Verdict</th>
 <th>Thresholds crossed</th><th>Report</th></tr></thead>
 <tbody>
@@ -152,13 +162,38 @@ def index_lock(reports_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_index(reports_dir: Path) -> Path:
+def write_index(reports_dir: Path, dashboard_url: str | None = None) -> Path:
     """Rebuild reports_dir/index.html from the JSON entries, atomically, one row per batch
     (the newest report of it); return its path."""
     index_path = reports_dir / INDEX_NAME
     with index_lock(reports_dir):  # read and write as one step: no entry lost to a race
         entries = latest_per_batch(read_entries(reports_dir))
         with atomic_path(index_path) as tmp:
-            tmp.write_text(render_index(entries), encoding="utf-8")
+            tmp.write_text(render_index(entries, dashboard_url), encoding="utf-8")
     logger.info("Wrote %s listing %d drift reports", index_path, len(entries))
     return index_path
+
+
+def prune_reports(reports_dir: Path, keep_days: float | None, keep_runs: int | None,
+                  dashboard_url: str | None = None) -> list[str]:
+    """Delete the reports that `history.expired` drops, model by model (by creation time),
+    and rebuild the index; returns the HTML names deleted. An entry goes before its report,
+    so the index never links to a missing file; a file that cannot go is logged and kept."""
+    folder = reports_dir / DRIFT_SUBDIR
+    by_model: dict[str, dict[str, datetime]] = {}
+    for entry in read_entries(reports_dir):
+        by_model.setdefault(entry.model_name, {})[entry.report_html] = entry.created_at
+    deleted = []
+    for times in by_model.values():
+        for html_name in expired(times, keep_days, keep_runs):
+            try:
+                (folder / html_name).with_suffix(".json").unlink(missing_ok=True)
+                (folder / html_name).unlink(missing_ok=True)
+            except OSError as error:
+                logger.warning("Could not delete the expired report %s: %s", html_name, error)
+                continue
+            deleted.append(html_name)
+    if deleted:
+        logger.info("Deleted %d expired drift reports, e.g. %s", len(deleted), deleted[0])
+    write_index(reports_dir, dashboard_url)
+    return deleted

@@ -1,7 +1,8 @@
 """`python -m nids.services up|down|status`: the command line behind `make serve` / `make stop`.
 
-Ports default to 4200 (Prefect), 5000 (MLflow) and 8000 (scoring API); NIDS_PREFECT_PORT /
-NIDS_MLFLOW_PORT / NIDS_SCORING_PORT or --prefect-port / --mlflow-port / --scoring-port
+Ports default to 4200 (Prefect), 5000 (MLflow), 8000 (scoring API) and 8001 (the Evidently UI
+over the monitoring workspace); NIDS_PREFECT_PORT / NIDS_MLFLOW_PORT / NIDS_SCORING_PORT /
+NIDS_EVIDENTLY_PORT or --prefect-port / --mlflow-port / --scoring-port / --evidently-port
 override them.
 """
 
@@ -14,8 +15,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from nids.config import load_monitoring_config, project_path
 from nids.paths import MLFLOW_ARTIFACTS_DIR, MLFLOW_DB, PROJECT_ROOT, STATE_DIR
 from nids.services.commands import (
+    DEFAULT_EVIDENTLY_PORT,
     DEFAULT_MLFLOW_PORT,
     DEFAULT_PREFECT_PORT,
     DEFAULT_SCORING_PORT,
@@ -42,6 +45,11 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                     default=int(env.get("NIDS_SCORING_PORT", DEFAULT_SCORING_PORT)))
     up.add_argument("--no-scoring", dest="scoring", action="store_false",
                     help="do not start the scoring API")
+    up.add_argument("--evidently-port", type=int,
+                    default=int(env.get("NIDS_EVIDENTLY_PORT", DEFAULT_EVIDENTLY_PORT)))
+    up.add_argument("--evidently-workspace", type=Path,
+                    help="workspace the Evidently UI serves (default: config/monitoring.yaml's "
+                    "history.workspace_dir)")
     up.add_argument("--mlflow-db", type=Path, default=MLFLOW_DB)
     up.add_argument("--artifacts-dir", type=Path, default=MLFLOW_ARTIFACTS_DIR)
     up.add_argument("--project-root", type=Path, default=PROJECT_ROOT,
@@ -56,10 +64,14 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 
 def layout_from_args(args: argparse.Namespace) -> ServiceLayout:
+    workspace = args.evidently_workspace or project_path(
+        load_monitoring_config().history.workspace_dir)
     return ServiceLayout(args.state_dir, args.prefect_port, args.mlflow_port,
                          args.mlflow_db.resolve(), args.artifacts_dir.resolve(),
                          args.project_root.resolve(),
-                         scoring_port=args.scoring_port if args.scoring else None)
+                         scoring_port=args.scoring_port if args.scoring else None,
+                         evidently_port=args.evidently_port,
+                         workspace_dir=workspace.resolve())
 
 
 def _say(text: str) -> None:
@@ -89,6 +101,7 @@ def _up(args: argparse.Namespace) -> int:
     _say(f"Prefect UI  {state.urls.prefect_ui}\nMLflow UI   {state.urls.mlflow}\n"
          + (f"Scoring API {state.urls.scoring} (POST /predict, GET /health, GET /metrics)\n"
             if state.urls.scoring else "")
+         + f"Evidently   {state.urls.evidently} (monitoring dashboard)\n"
          + f"Worker      {state.worker_name} on work pool nids-process\nStop with `make stop`.")
     return 0
 

@@ -16,6 +16,7 @@ HOST = "127.0.0.1"
 DEFAULT_PREFECT_PORT = 4200
 DEFAULT_MLFLOW_PORT = 5000
 DEFAULT_SCORING_PORT = 8000
+DEFAULT_EVIDENTLY_PORT = 8001
 WORK_POOL = "nids-process"
 # prefect.yaml's pull step reads this variable on the worker (see the comment there).
 PROJECT_ROOT_VARIABLE = "NIDS_PROJECT_ROOT"
@@ -31,6 +32,7 @@ LOGGING_SETTINGS = {
 # Seconds between a flow run's heartbeats; the zombie-run automation (nids.services.zombies)
 # marks a run Crashed when they stop.
 HEARTBEAT_SECONDS = 60
+EVIDENTLY_UI = "evidently-ui"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class ServiceLayout:
     project_root: Path = PROJECT_ROOT
     host: str = HOST
     scoring_port: int | None = None   # None: no scoring API (tests of the flows' services)
+    # The Evidently UI over the monitoring workspace; not started when the port is None.
+    evidently_port: int | None = None
+    workspace_dir: Path | None = None
 
     @property
     def prefect_home(self) -> Path:
@@ -82,6 +87,7 @@ class ServiceUrls:
     prefect_api: str
     mlflow: str
     scoring: str | None = None
+    evidently: str | None = None
 
 
 def state_file(state_dir: Path) -> Path:
@@ -89,18 +95,24 @@ def state_file(state_dir: Path) -> Path:
 
 
 def isolated_layout(state_dir: Path, prefect_port: int, mlflow_port: int,
-                    project_root: Path = PROJECT_ROOT) -> ServiceLayout:
-    """A layout whose MLflow store also lives in `state_dir` (tests, benchmarks)."""
+                    project_root: Path = PROJECT_ROOT,
+                    evidently_port: int | None = None) -> ServiceLayout:
+    """A layout whose MLflow store (and Evidently workspace) also live in `state_dir` (tests,
+    benchmarks)."""
     state_dir = state_dir.resolve()
     return ServiceLayout(state_dir, prefect_port, mlflow_port, state_dir / "mlflow.db",
-                         state_dir / "mlartifacts", project_root.resolve())
+                         state_dir / "mlartifacts", project_root.resolve(),
+                         evidently_port=evidently_port, workspace_dir=state_dir / "workspace")
 
 
 def service_urls(layout: ServiceLayout) -> ServiceUrls:
     prefect = f"http://{layout.host}:{layout.prefect_port}"
     scoring = f"http://{layout.host}:{layout.scoring_port}" if layout.scoring_port else None
+    evidently = None if layout.evidently_port is None else (
+        f"http://{layout.host}:{layout.evidently_port}")
     return ServiceUrls(prefect_ui=prefect, prefect_api=f"{prefect}/api",
-                       mlflow=f"http://{layout.host}:{layout.mlflow_port}", scoring=scoring)
+                       mlflow=f"http://{layout.host}:{layout.mlflow_port}", scoring=scoring,
+                       evidently=evidently)
 
 
 def prefect_env(layout: ServiceLayout, base: Mapping[str, str]) -> dict[str, str]:
@@ -147,6 +159,9 @@ def scoring_env(layout: ServiceLayout, base: Mapping[str, str],
     env.update({"NIDS_SCORING_HOST": layout.host, "NIDS_SCORING_PORT": str(layout.scoring_port),
                 "MLFLOW_TRACKING_URI": tracking_uri})
     return env
+def evidently_env(base: Mapping[str, str]) -> dict[str, str]:
+    """Evidently UI settings: no usage telemetry (any DO_NOT_TRACK value turns it off)."""
+    return {**base, "DO_NOT_TRACK": "1"}
 
 
 def prefect_command(*args: str) -> list[str]:
@@ -165,6 +180,15 @@ def mlflow_server_command(layout: ServiceLayout) -> list[str]:
             "--backend-store-uri", f"sqlite:///{layout.mlflow_db.resolve()}",
             "--artifacts-destination", str(layout.artifacts_dir.resolve()),
             "--serve-artifacts", "--workers", "1"]
+
+
+def evidently_ui_command(layout: ServiceLayout) -> list[str]:
+    """`evidently ui` of this interpreter, serving the monitoring flow's workspace."""
+    if layout.evidently_port is None or layout.workspace_dir is None:
+        raise ValueError("the Evidently UI needs a port and a workspace folder in the layout")
+    return [sys.executable, "-m", "evidently.cli", "ui", "--host", layout.host,
+            "--port", str(layout.evidently_port),
+            "--workspace", str(layout.workspace_dir.resolve())]
 
 
 def worker_command(worker_name: str, pool: str = WORK_POOL) -> list[str]:
@@ -186,9 +210,10 @@ def zombie_automation_command() -> list[str]:
 
 
 def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[ServiceSpec]:
-    """The two servers, which can start side by side."""
+    """The servers (Prefect, MLflow, the Evidently UI if it has a port): they start side by
+    side."""
     urls = service_urls(layout)
-    return [
+    specs = [
         ServiceSpec(PREFECT_SERVER, prefect_server_command(layout), prefect_env(layout, base_env),
                     layout.project_root, layout.log_path(PREFECT_SERVER), layout.prefect_port,
                     urls.prefect_ui, f"{urls.prefect_api}/health"),
@@ -196,6 +221,12 @@ def server_specs(layout: ServiceLayout, base_env: Mapping[str, str]) -> list[Ser
                     layout.project_root, layout.log_path(MLFLOW_SERVER), layout.mlflow_port,
                     urls.mlflow, f"{urls.mlflow}/health"),
     ]
+    if urls.evidently is not None:
+        specs.append(ServiceSpec(EVIDENTLY_UI, evidently_ui_command(layout),
+                                 evidently_env(base_env), layout.project_root,
+                                 layout.log_path(EVIDENTLY_UI), layout.evidently_port,
+                                 urls.evidently, f"{urls.evidently}/api/version"))
+    return specs
 
 
 def scoring_spec(layout: ServiceLayout, base_env: Mapping[str, str],

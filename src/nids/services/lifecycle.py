@@ -47,6 +47,8 @@ def _check_ports(layout: ServiceLayout) -> None:
              ("MLflow", layout.mlflow_port, "--mlflow-port")]
     if layout.scoring_port is not None:
         ports.append(("scoring API", layout.scoring_port, "--scoring-port"))
+    if layout.evidently_port is not None:
+        ports.append(("Evidently UI", layout.evidently_port, "--evidently-port"))
     for what, port, flag in ports:
         if not probes.port_is_free(layout.host, port):
             raise RuntimeError(f"Port {port} for the {what} server is taken on {layout.host}; "
@@ -91,7 +93,7 @@ def _ensure_zombie_automation(layout: ServiceLayout, env: dict[str, str]) -> Non
 
 def _start_servers(layout: ServiceLayout, state: ServicesState, base_env: Mapping[str, str],
                    timeout: float) -> None:
-    """Both servers side by side, then wait until each answers its health route."""
+    """The servers side by side, then wait until each answers its health route."""
     servers = server_specs(layout, base_env)
     pids = {spec.name: _launch(spec, state, layout.state_file) for spec in servers}
     for spec in servers:
@@ -126,15 +128,15 @@ def _start_worker(layout: ServiceLayout, state: ServicesState, base_env: Mapping
 
 def start_services(layout: ServiceLayout, deploy: bool = True, timeout: float = READY_TIMEOUT,
                    base_env: Mapping[str, str] | None = None) -> ServicesState:
-    """Start both servers (and the scoring API when the layout has its port), create the work
-    pool, start a worker, deploy prefect.yaml.
+    """Start the servers (the scoring API and the Evidently UI when the layout has their
+    ports), create the work pool, start a worker, deploy prefect.yaml.
 
     Either everything runs when this returns, or whatever was started is stopped again.
     """
     base_env = dict(os.environ if base_env is None else base_env)
     _check_ports(layout)
     for folder in (layout.logs_dir, layout.prefect_home, layout.artifacts_dir,
-                   layout.mlflow_db.parent):
+                   layout.mlflow_db.parent, *filter(None, [layout.workspace_dir])):
         folder.mkdir(parents=True, exist_ok=True)
     state = ServicesState(urls=service_urls(layout),
                           worker_name=f"nids-worker-{uuid.uuid4().hex[:8]}")
@@ -192,13 +194,14 @@ def running_records(state_dir: Path) -> list[tuple[ServiceRecord, bool]]:
 
 @contextmanager
 def running_services(state_dir: Path, prefect_port: int, mlflow_port: int, deploy: bool,
-                     *, project_root: Path = PROJECT_ROOT,
-                     timeout: float = READY_TIMEOUT) -> Iterator[ServiceUrls]:
+                     *, project_root: Path = PROJECT_ROOT, timeout: float = READY_TIMEOUT,
+                     evidently_port: int | None = None) -> Iterator[ServiceUrls]:
     """Servers and a worker for the body of a `with`, stopped afterwards whatever happens.
 
-    MLflow's store lives in `state_dir` too, so nothing outside it is touched.
+    MLflow's store (and the Evidently UI's workspace, when it has a port) live in `state_dir`
+    too, so nothing outside it is touched.
     """
-    layout = isolated_layout(state_dir, prefect_port, mlflow_port, project_root)
+    layout = isolated_layout(state_dir, prefect_port, mlflow_port, project_root, evidently_port)
     state = start_services(layout, deploy=deploy, timeout=timeout)
     try:
         yield state.urls
