@@ -156,20 +156,26 @@ def test_each_batch_is_a_snapshot_of_its_models_project_at_its_time(recorded, re
     assert last.snapshot_path.stat().st_size == last.snapshot_bytes
 
 
-def test_a_snapshot_holds_the_plotted_values_and_renders_as_the_report(recorded,
-                                                                       recorded_config):
+def test_a_snapshot_holds_every_value_but_leaves_column_plots_to_the_report(recorded,
+                                                                          recorded_config):
     checked, result = recorded[-1]
     model = Workspace(recorded_config.history.workspace_dir).get_run(result.project_id,
                                                                     result.snapshot_id)
-    means = {r.metric_value_location.metric.params["column"]: r.value
-             for r in model.metric_results.values()
-             if r.metric_value_location.metric.params["type"].endswith(":MeanValue")}
+    params = {metric_id: r.metric_value_location.metric.params
+              for metric_id, r in model.metric_results.items()}
+    means = {params[i]["column"]: r.value for i, r in model.metric_results.items()
+             if params[i]["type"].endswith(":MeanValue")}
     assert means["drifted_share"] == pytest.approx(checked.drift.summary.drifted_share)
     assert means["macro_f1"] == pytest.approx(checked.drift.summary.macro_f1)
     assert means["champion_macro_f1"] == 0.95 and means["verdict_retrain"] == 1.0
-    assert all(r.widget is None for r in model.metric_results.values())  # halves the file
+    drifts = {p["column"] for p in params.values() if p["type"].endswith(":ValueDrift")}
+    assert len(drifts) == len(checked.drift.summary.columns) + 1  # every column, prediction
+    assert all(r.widget is None for r in model.metric_results.values())  # no copies
     html = Snapshot.load_model(model).get_html_str(as_iframe=False)
-    assert "Drift in column 'log1p(flow_duration)'" in html
+    assert "Drift in column 'prediction'" in html and "Mean value of 'drifted_share'" in html
+    assert "Drift in column 'log1p(flow_duration)'" not in html  # in the HTML report
+    report = Path(recorded_config.reports_dir) / model.metadata["report"]
+    assert "Drift in column 'log1p(flow_duration)'" in report.read_text(encoding="utf-8")
 
 
 def test_the_dashboard_is_defined_in_code_and_follows_the_latest_batch(recorded,
