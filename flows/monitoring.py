@@ -18,6 +18,7 @@ from nids.data import batches
 from nids.monitoring import check, retrain
 from nids.monitoring.alerts import send_alert
 from nids.monitoring.check import BatchCheck, Champion
+from nids.monitoring.events import emit_verdicts
 from nids.monitoring.outcomes import BatchOutcome, RetrainOutcome
 
 
@@ -43,12 +44,11 @@ def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> Bat
 def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfig) -> Path:
     """Save the Evidently report with its index entry, and show it on the run."""
     html_path = check.save_check(checked, champion, project_path(config.reports_dir))
-    create_markdown_artifact(key="drift-summary", markdown=checked.decision.markdown,
-                             description=f"Drift of {checked.batch}")
+    create_markdown_artifact(key="batch-verdicts", markdown=check.markdown_of(checked, champion),
+                             description=f"Health, incident and drift of {checked.batch}")
     create_link_artifact(html_path.as_uri(), link_text=f"Evidently report of {checked.batch}",
                          key="drift-report")
-    get_run_logger().info("%s: %s; report %s", checked.batch, checked.decision.verdict,
-                          html_path)
+    get_run_logger().info("%s: %s; report %s", checked.batch, checked.verdict, html_path)
     return html_path
 
 
@@ -59,15 +59,40 @@ def retrain_gate(config: MonitoringConfig) -> retrain.RetrainGate:
 
 
 def alert(checked: BatchCheck, config: MonitoringConfig) -> None:
-    channel = send_alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
+    channel = send_alert(f"Drift in {checked.batch}: {checked.verdict}",
                          checked.decision.markdown, config.alerts.notification_block,
                          config.alerts.webhook_url)
     get_run_logger().warning("Drift alert for %s sent via %s", checked.batch, channel)
 
 
+def alert_incident(checked: BatchCheck, config: MonitoringConfig) -> None:
+    incident = checked.judgments.incident
+    channel = send_alert(f"Security incident in {checked.batch}",
+                         incident.alert_text(checked.batch), config.alerts.notification_block,
+                         config.alerts.webhook_url)
+    get_run_logger().warning("Incident alert for %s sent via %s", checked.batch, channel)
+
+
+def announce(checked: BatchCheck, champion: Champion, config: MonitoringConfig) -> None:
+    """Alerts (incident; drift where config says) and the verdicts as Prefect events."""
+    judgments = checked.judgments
+    if judgments is None:   # a champion without health models: the drift decision alerts
+        if checked.decision.drift_detected:
+            alert(checked, config)
+        return
+    if judgments.incident.verdict == "incident":
+        alert_incident(checked, config)
+    if judgments.health.verdict == "degraded":
+        send_alert(f"Model health degraded on {checked.batch}", judgments.health.markdown(),
+                   config.alerts.notification_block, config.alerts.webhook_url)
+    if judgments.alert_drift:
+        alert(checked, config)
+    emit_verdicts(checked.batch, judgments, champion.model_name, champion.version)
+
+
 def start_retraining(checked: BatchCheck, config: MonitoringConfig) -> RetrainOutcome:
     """Start the training flow when the gate allows it (a subflow without a server)."""
-    reason = retrain.drift_reason(checked.batch, checked.decision)
+    reason = check.retrain_reason(checked)
     outcome = retrain.retrain_if_allowed(retrain_gate(config), reason, config.retrain,
                                          run_locally=training_flow)
     if not outcome.started:
@@ -99,9 +124,8 @@ def monitoring_flow(config: MonitoringConfig | None = None,
         checked = check_batch(path, champion, config)
         save_report(checked, champion, config)
         batches.save_predictions(checked.scores, path)
-        if checked.decision.drift_detected:
-            alert(checked, config)
-        retrained = start_retraining(checked, config) if checked.decision.retrain else None
+        announce(checked, champion, config)
+        retrained = start_retraining(checked, config) if checked.retrain else None
         outcomes.append(check.outcome_of(checked, champion, retrained))
         if retrained is None:
             logger.info("%s: no retraining needed", path.name)

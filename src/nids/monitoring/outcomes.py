@@ -29,6 +29,13 @@ class BatchOutcome(BaseModel):
     model_version: str = Field(description="The champion version that scored the batch.")
     verdict: Verdict
     crossed: list[str] = Field(description="Thresholds crossed, in words.")
+    health: Literal["healthy", "degraded"] | None = Field(
+        None, description="Model health verdict (None: a champion without health models).")
+    incident: Literal["incident", "normal"] | None = Field(None, description="Incident verdict.")
+    drift: Literal["drift", "ok"] | None = Field(None, description="Data drift verdict.")
+    health_crossed: list[str] = Field(default_factory=list, description="Why health degraded.")
+    incident_crossed: list[str] = Field(default_factory=list,
+                                        description="Abnormal attack shares, with counts.")
     retrain: RetrainOutcome | None = Field(
         None, description="What happened about retraining; None when the verdict did not ask."
     )

@@ -3,11 +3,14 @@ model, registered version and alias."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import mlflow
 import pandas as pd
+from pydantic import BaseModel
 
 from nids.config import TrainingConfig
 from nids.data.schema import LABEL_COLUMN
@@ -93,6 +96,17 @@ def log_reference(reference: pd.DataFrame) -> None:
     """The reference sample, where `registry.download_reference` finds it."""
     with temporary_parquet(reference) as path:
         mlflow.log_artifact(str(path), artifact_path="reference")
+
+
+def log_monitoring(models: object, thresholds: BaseModel) -> None:
+    """The model's health models and calibrated thresholds, where monitoring reads them."""
+    with tempfile.TemporaryDirectory() as folder:
+        models_path, thresholds_path = Path(folder) / "health_models.joblib", \
+            Path(folder) / "thresholds.json"
+        joblib.dump(models, models_path)
+        thresholds_path.write_text(thresholds.model_dump_json(indent=2), encoding="utf-8")
+        mlflow.log_artifact(str(models_path), artifact_path="monitoring")
+        mlflow.log_artifact(str(thresholds_path), artifact_path="monitoring")
 
 
 def register_model(trained: TrainedModel, test_split: pd.DataFrame, model_name: str,

@@ -15,6 +15,7 @@ from nids.config import RegistryConfig, TrainingConfig
 from nids.tracking import registry, runs
 from nids.tracking.registry import CHALLENGER, CHAMPION
 from nids.training.evaluate import Evaluation, evaluate_model
+from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
 from nids.training.train import TrainedModel
 
@@ -73,9 +74,11 @@ def register_candidate(trained: TrainedModel, evaluation: Evaluation, promotion:
         runs.log_training_run(config, trained, evaluation, splits["train"], origin,
                               promotion.reason)
         promotion.raise_if_refused()   # inside the run: the refused run is kept, as failed
-        runs.log_reference(reference_sample(splits["train"], trained.bundle,
-                                            config.features.reference_rows,
-                                            config.features.seed))
+        reference = reference_sample(splits["train"], trained.bundle,
+                                     config.features.reference_rows, config.features.seed)
+        runs.log_reference(reference)
+        runs.log_monitoring(*monitoring_models(trained, splits, reference, evaluation,
+                                               config.features.seed))
         return runs.register_model(trained, splits["test"], config.registry.model_name,
                                    origin.version_tags(run.info.run_id, evaluation),
                                    promotion.alias)
