@@ -104,10 +104,10 @@ def growing_batch(folder: Path, megabytes: int, interval: float, writer_seconds:
     writer.start()
     started, scored = time.monotonic(), []
     for tick in range(100):
-        rows_on_disk = writer.written
+        rows_on_disk, at = writer.written, time.monotonic() - started
         outcomes = monitoring_flow(config=config)
         took = [(o.batch, o.status) for o in outcomes]
-        print(f"  run {tick} at {time.monotonic() - started:5.0f} s: {rows_on_disk:>9,} rows "
+        print(f"  run {tick} started at {at:4.0f} s: {rows_on_disk:>9,} rows "
               f"written so far (writer {'done' if not writer.is_alive() else 'busy'}); took "
               f"{took or 'nothing'}", flush=True)
         scored += outcomes

@@ -130,7 +130,7 @@ def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_d
     monitoring = wait_final(prefect, start(
         "monitoring/monitoring", {"config": config.model_dump(mode="json"), "batch": str(batch)}))
     assert monitoring.state.is_completed(), monitoring.state
-    assert batch.with_name("03-friday.predictions.parquet").exists()
+    assert (batch.parent / "done" / "03-friday.predictions.parquet").exists()
     [summary] = (tmp_path / "reports" / "drift").glob("*.json")
     assert json.loads(summary.read_text())["verdict"] == "retrain"
 

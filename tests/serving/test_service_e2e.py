@@ -180,13 +180,15 @@ def test_the_monitoring_flow_reports_on_a_served_batch(api, serving_store, tmp_p
     from flows.monitoring import monitoring_flow
 
     batch = max(pending_batches(api.incoming), key=lambda path: len(load_batch(path)))
+    rows = len(load_batch(batch))
     config = MonitoringConfig(model_name=MODEL, incoming_dir=str(api.incoming),
                               reports_dir=str(tmp_path / "reports"),
                               retrain=RetrainConfig(enabled=False))
     registry.set_alias(MODEL, registry.CHAMPION, serving_store.first_version)
     with prefect_test_harness(server_startup_timeout=120):
         assert len(monitoring_flow(config=config, batch=str(batch))) == 1
-    assert len(pd.read_parquet(predictions_path(batch))) == len(load_batch(batch))
+    done = batch.parent / "done" / batch.name  # the monitored batch moved there
+    assert len(pd.read_parquet(predictions_path(done))) == rows == len(load_batch(done))
     [entry] = [json.loads(path.read_text())
                for path in (tmp_path / "reports" / "drift").glob("*.json")]
     assert (entry["batch"], entry["model_version"]) == (batch.name, serving_store.first_version)
