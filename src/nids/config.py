@@ -179,6 +179,12 @@ class RegistryConfig(StrictModel):
     quality_floor: float = Field(
         0.5, ge=0, le=1, description="Refuse to register a model below this promotion metric."
     )
+    holdout_tolerance: float = Field(
+        0.0, ge=0, le=1,
+        description="On the champion's holdout, a candidate may score at most this much below "
+        "the champion and still replace it (a retrain on more days trades a little on the old "
+        "days for the new ones); 0: never below.",
+    )
 
 
 class TrainingConfig(StrictModel):

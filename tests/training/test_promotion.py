@@ -61,6 +61,18 @@ def test_decide_promotion(case: Evidence, alias: str | None, reason: str) -> Non
     assert reason in promotion.reason
 
 
+@pytest.mark.parametrize(("scores", "tolerance", "alias"), [
+    (holdout(0.861, 0.870), 0.01, "champion"),    # a little below, within the tolerance
+    (holdout(0.859, 0.870), 0.01, "challenger"),
+    (holdout(0.869, 0.870), 0.0, "challenger"),   # no tolerance: never below
+])
+def test_the_holdout_tolerance(scores: HoldoutScores, tolerance: float, alias: str) -> None:
+    promotion = decide_promotion(evidence(0.95, 0.90, holdout=scores), 0.5, tolerance)
+    assert promotion.alias == alias
+    assert promotion.reason.split("; to promote")[0].endswith(f"(tolerance {tolerance})") == (
+        tolerance > 0)
+
+
 def test_a_refused_model_raises_naming_the_reason_and_the_setting():
     refused = decide_promotion(evidence(0.4), floor=0.5)
     with pytest.raises(ValueError, match="Model refused: macro_f1 0.4000 is below the quality "

@@ -7,8 +7,9 @@ these hold, and the challenger (with the reason) when one does not:
   feature columns and groups labels into the same classes: a model of another kind is compared
   by a person, never replaced automatically;
 - the candidate scores better than the champion on the candidate's test split;
-- the candidate does not score worse than the champion on the champion's holdout, the test split
-  logged with the champion, minus the rows the candidate trained on (`holdout`).
+- the candidate does not score worse than the champion (by more than
+  `registry.holdout_tolerance`) on the champion's holdout, the test split logged with the
+  champion, minus the rows the candidate trained on (`holdout`).
 A champion alias left on a version a failed run tagged `status=failed` is not replaced
 automatically either.
 """
@@ -69,8 +70,9 @@ class Evidence:
     holdout: HoldoutScores | None = None   # both on the champion's holdout
 
 
-def decide_promotion(evidence: Evidence, floor: float) -> Promotion:
-    """Refused below the floor; champion when first or better everywhere; else challenger."""
+def decide_promotion(evidence: Evidence, floor: float, tolerance: float = 0.0) -> Promotion:
+    """Refused below the floor; champion when first, or better on its own test split and not
+    worse (by more than `tolerance`) on the champion's holdout; else challenger."""
     metric, score = evidence.metric, evidence.score
     if score < floor:
         return Promotion(None, f"{metric} {score:.4f} is below the quality floor {floor:.4f}")
@@ -85,10 +87,12 @@ def decide_promotion(evidence: Evidence, floor: float) -> Promotion:
     if evidence.holdout is None:
         return Promotion(CHALLENGER, f"{beats}, but champion v{evidence.champion_version} has "
                          "no holdout rows it did not train on to confirm it" + BY_HAND)
-    if evidence.holdout.candidate < evidence.holdout.champion:
+    allowed = f" (tolerance {tolerance})" if tolerance else ""
+    if evidence.holdout.candidate < evidence.holdout.champion - tolerance:
         return Promotion(CHALLENGER, f"{beats} on its own test split, but is worse "
-                         f"{evidence.holdout.describe(metric)}" + BY_HAND)
-    return Promotion(CHAMPION, f"{beats}, and is not worse {evidence.holdout.describe(metric)}")
+                         f"{evidence.holdout.describe(metric)}{allowed}" + BY_HAND)
+    return Promotion(CHAMPION, f"{beats}, and is not worse "
+                     f"{evidence.holdout.describe(metric)}{allowed}")
 
 
 def mismatch_with(candidate: Candidate, champion: ModelBundle) -> str | None:
@@ -138,7 +142,7 @@ def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evide
 def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promotion:
     """The verdict on a candidate."""
     evidence = gather_evidence(candidate, config.model_name, config.promotion_metric)
-    return decide_promotion(evidence, config.quality_floor)
+    return decide_promotion(evidence, config.quality_floor, config.holdout_tolerance)
 
 
 def register_candidate(candidate: Candidate, promotion: Promotion, config: TrainingConfig,
