@@ -92,8 +92,12 @@ def promote(candidate: Candidate, config: TrainingConfig) -> Promotion:
 def register(candidate: Candidate, promotion: Promotion, loaded: LoadedData,
              config: TrainingConfig, reason: str) -> int:
     """Log the run to MLflow, register the model and move the alias the promotion gives it."""
-    origin = RunOrigin.of(reason, flow_run.id, project_path(config.data.raw_dir),
-                          loaded.fingerprint, loaded.data_source)
+    # DVC versions the folder the rows were read from: data/raw, even when the generator wrote
+    # its files; rows generated on request come from generated_dir, which DVC does not track.
+    data = config.data
+    read_from = data.generated_dir if data.source == "generated" else data.raw_dir
+    origin = RunOrigin.of(reason, flow_run.id, project_path(read_from), loaded.fingerprint,
+                          loaded.data_source)
     version = register_candidate(candidate, promotion, config, origin)
     get_run_logger().info("Version %s of %s is now %s: %s", version,
                           config.registry.model_name, promotion.alias, promotion.reason)

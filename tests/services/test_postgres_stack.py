@@ -176,6 +176,7 @@ def config_json(small_training_config, data_repo: Path, work: Path) -> str:
     # 5,000 rows leave the rarest classes with a handful of rows: any model is fine here.
     config = small_training_config(work, MODEL_NAME, n_estimators=30, quality_floor=0.0)
     config.data.raw_dir = str(data_repo / "data" / "raw")
+    config.data.source = "real"  # read the DVC-tracked folder (its files are the generator's)
     config.data.generated_rows = 5_000
     config.features.reference_rows = 500
     return config.model_dump_json()

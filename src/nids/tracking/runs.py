@@ -52,9 +52,8 @@ class RunOrigin:
     @classmethod
     def of(cls, reason: str, flow_run_id: str | None, raw_dir: Path, fingerprint: str,
            data_source: DataSource = DataSource.REAL) -> RunOrigin:
-        generated = data_source == DataSource.GENERATED
-        return cls(reason, flow_run_id, fingerprint,
-                   data_version(raw_dir, fingerprint, generated), DataSource(data_source))
+        return cls(reason, flow_run_id, fingerprint, data_version(raw_dir, fingerprint),
+                   DataSource(data_source))
 
     def data_tags(self) -> dict[str, str]:
         """What the model learnt from: the data's source, version and fingerprint."""
