@@ -200,7 +200,7 @@ BAD_REQUESTS = {
     "semicolons": ("text/csv", HEADER.replace(b",", b";") + b"\n", "", 422,
                    "It looks ';'-separated"),
     "truncated row": ("text/csv", HEADER + b"\n" + ROW + b"\n" + ROW[:20], "", 422,
-                      "a row has 11 field(s) where the header has 78"),
+                      "row 3 has 11 field(s) where the header has 78"),
     "binary": ("text/csv", b"\x00\x01PK" * 50, "", 422, "binary data"),
     "UTF-16": ("text/csv", (HEADER + b"\n" + ROW).decode().encode("utf-16"), "", 422,
                "UTF-16"),
