@@ -99,7 +99,8 @@ def test_a_bad_batch_is_rejected_and_the_next_one_is_still_scored(
     assert rejected.location == str(bad.parent / "rejected" / "05-bad.csv")
     error_text = (bad.parent / "rejected" / "05-bad.csv.error.txt").read_text()
     assert "flow_duration" in error_text and "To resubmit" in error_text
-    assert rejected.alert.delivered and rejected.alert.channel == "log"
+    [sent] = rejected.alerts
+    assert sent.delivered and sent.channel == "log"
     assert (checked.batch, checked.status) == ("06-good.csv", "checked")
     assert (good.parent / "done" / "06-good.predictions.parquet").exists()
     assert [json.loads(p.read_text())["batch"] for p in
