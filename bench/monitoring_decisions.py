@@ -73,7 +73,8 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
                      "est_acc": round(s.estimated_accuracy, 3),
                      "unsure": round(s.uncertain_share, 3), "novel": round(s.novel_share, 3),
                      "attack": round(s.attack_share, 3),
-                     "why": "; ".join(j.health.crossed + j.incident.crossed)[:140]})
+                     "why": "; ".join(j.health.crossed + j.incident.crossed)[:160]})
+        print(" | ".join(str(v) for v in rows[-1].values()), flush=True)
     return rows
 
 
@@ -115,7 +116,7 @@ def main() -> None:
     benign = batches.load_batch(REAL / DAY_FILES[0]).iloc[-MIX_ROWS:]
     started, results = time.perf_counter(), []
     champion = train_champion(sample, None)
-    print(champion.thresholds.markdown())
+    print(champion.thresholds.markdown(), flush=True)
     for name, frame in day_slices():
         results += [r | {"case": "benign day slice"} for r in verdicts(frame, name, champion,
                                                                        config)]
