@@ -1,4 +1,5 @@
-"""Generated data: deterministic, in the official format with its quirks, loadable back."""
+"""Generated data: deterministic, in the official format with its quirks, loadable back,
+fitted to real rows, and in time order with attacks in bursts."""
 
 import numpy as np
 import pandas as pd
@@ -6,15 +7,18 @@ import pytest
 
 from nids.data import generate, ingest
 from nids.data.official import OFFICIAL_FILES
+from nids.data.profiles import load_profiles
 from nids.data.schema import (
     CICIDS2017_LABELS,
     FEATURE_COLUMNS,
     LABEL_COLUMN,
     MACHINE_LEARNING_HEADER,
 )
+from nids.paths import PROJECT_ROOT
 
 ROWS, SEED = 2000, 11
 RARE = ("Heartbleed", "Infiltration", "Web Attack - Sql Injection")
+REAL_SAMPLE = PROJECT_ROOT.parent / "shared" / "cicids2017" / "cicids2017_sample.csv"
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +151,85 @@ def test_written_values_load_back_unchanged(tmp_path):
 
 
 def test_sample_flows_keep_the_relations_cicflowmeter_derives():
-    flows = generate.sample_flows("DDoS", 200, np.random.default_rng(1))
+    flows = generate.sample_flows("DDoS", 2000, np.random.default_rng(1))
     assert list(flows.columns) == [*FEATURE_COLUMNS, LABEL_COLUMN]
     assert (flows["subflow_fwd_packets"] == flows["total_fwd_packets"]).all()
     assert (flows["fwd_header_length_1"] == flows["fwd_header_length"]).all()
     assert (flows["total_fwd_packets"] >= 1).all()
-    assert (flows["destination_port"] == 80).all()
+    for side in ("fwd", "bwd"):
+        length = flows[[f"{side}_packet_length_{k}" for k in ("min", "mean", "max")]]
+        assert (length.diff(axis=1).iloc[:, 1:] >= -1e-9).all().all()  # min <= mean <= max
+    packets = flows["total_fwd_packets"] + flows["total_backward_packets"]
+    total = flows["total_length_of_fwd_packets"] + flows["total_length_of_bwd_packets"]
+    np.testing.assert_allclose(flows["average_packet_size"], total / packets)
+    np.testing.assert_allclose(flows["packet_length_mean"], total / (packets + 1))
+    assert (flows["flow_iat_max"] <= flows["flow_duration"]).all()
+    # fitted to real DDoS rows: nearly all to port 80, unlike benign traffic
+    assert (flows["destination_port"] == 80).mean() > 0.95
+
+
+def test_profile_table_loads_and_covers_every_label():
+    profiles = load_profiles()
+    assert set(CICIDS2017_LABELS) - {"BENIGN"} <= set(profiles)
+    components = [name for name in profiles if name.startswith("BENIGN:")]
+    assert len(components) >= 2
+    assert sum(profiles[name].share for name in components) == pytest.approx(1, abs=1e-3)
+    for label in CICIDS2017_LABELS:
+        assert len(generate.sample_flows(label, 50, np.random.default_rng(0))) == 50
+
+
+def test_a_broken_profile_table_is_refused_naming_the_file_and_the_fix(tmp_path):
+    table = tmp_path / "class_profiles.json"
+    table.write_text('{"quantities": ["flow_duration"]')
+    with pytest.raises(ValueError, match="class_profiles.json.*fit_class_profiles.py"):
+        load_profiles(table)
+
+
+def test_an_unknown_label_is_refused_naming_it():
+    with pytest.raises(ValueError, match="Web Attack - Typo"):
+        generate.sample_flows("Web Attack - Typo", 5, np.random.default_rng(0))
+
+
+def rows_of(week_frame, label):
+    """Positions (0..1 of its file) of a label's rows, in the file of that label."""
+    [name] = [n for n, f in OFFICIAL_FILES.items() if label in f.label_counts]
+    day = week_frame[week_frame["source_file"] == name].reset_index(drop=True)
+    return np.flatnonzero(day[LABEL_COLUMN].astype(str) == label) / len(day), len(day)
+
+
+@pytest.mark.parametrize("label", sorted(set(CICIDS2017_LABELS) - {"BENIGN"}))
+def test_attacks_come_in_a_burst_not_spread_over_the_day(week_frame, label):
+    positions, rows = rows_of(week_frame, label)
+    share = len(positions) / rows
+    # rows spread uniformly over the file would span about (n-1)/(n+1) of it (>= 0.85 here)
+    assert positions.max() - positions.min() < share + 0.4
+
+
+@pytest.mark.parametrize("earlier,later", [
+    ("FTP-Patator", "SSH-Patator"), ("DoS slowloris", "DoS Slowhttptest"),
+    ("DoS Slowhttptest", "DoS Hulk"), ("DoS Hulk", "DoS GoldenEye"),
+    ("DoS GoldenEye", "Heartbleed"), ("Web Attack - Brute Force", "Web Attack - XSS"),
+    ("Web Attack - XSS", "Web Attack - Sql Injection"),
+])
+def test_attacks_of_a_day_come_in_their_real_order(week_frame, earlier, later):
+    assert rows_of(week_frame, earlier)[0].max() < rows_of(week_frame, later)[0].min()
+
+
+def test_consecutive_benign_slices_vary_more_than_independent_draws(tmp_path):
+    [monday] = generate.generate_dataset(tmp_path, 20_000, SEED, days=["Monday"])
+    frame = ingest.read_flow_csv(monday.read_bytes(), monday.name)
+    dns = (frame["destination_port"] == 53).to_numpy().reshape(10, 2000).mean(axis=1)
+    # independent draws: a standard deviation of about 0.011 per slice, a range near 0.04
+    assert dns.max() - dns.min() > 0.12
+
+
+@pytest.mark.skipif(not REAL_SAMPLE.exists(), reason=f"the real sample is absent ({REAL_SAMPLE})")
+def test_columns_are_exact_copies_only_where_they_are_in_real_traffic(week_frame):
+    real = ingest.read_input(REAL_SAMPLE, verify=False)[0]
+    assert duplicate_pairs(week_frame) <= duplicate_pairs(real)
+
+
+def duplicate_pairs(frame):
+    arrays = {c: frame[c].to_numpy(np.float64) for c in FEATURE_COLUMNS}
+    return {(a, b) for i, a in enumerate(FEATURE_COLUMNS) for b in FEATURE_COLUMNS[i + 1:]
+            if np.nanstd(arrays[a]) > 0 and np.array_equal(arrays[a], arrays[b], equal_nan=True)}
