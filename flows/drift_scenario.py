@@ -1,4 +1,7 @@
-"""The drift tour: train on Monday-Wednesday, then replay Thursday and Friday as batches.
+"""The tour: train on Monday-Wednesday, then replay batches that tell the monitoring story:
+reference days (ok), a burst of DoS Hulk the model knows (an incident, no retraining), Friday's
+attacks it never saw (model health degraded, retraining, a new champion), and Friday again
+(handled by the new champion).
 
 Each day's labelled traffic joins the training data when its batch arrives, so a retrain
 triggered by a batch learns what that batch showed. Runs on the real day files when they are
@@ -39,16 +42,17 @@ def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[Bat
     training_flow(config=training, reason="scenario: first model on Monday-Wednesday")
 
     frame = scenario.replay_traffic(source, training, SCENARIO_DIR, seed)
-    batch_paths = scenario.write_batches(frame, SCENARIO_DIR / "incoming", rows_per_batch, seed)
+    batch_paths = scenario.write_batches(frame, SCENARIO_DIR / "incoming", rows_per_batch, seed,
+                                         scenario.TOUR_PLAN)
     monitoring = scenario.tour_monitoring(load_monitoring_config(), training)
     outcomes = []
-    for plan, path in zip(scenario.DEFAULT_PLAN, batch_paths, strict=True):
+    for plan, path in zip(scenario.TOUR_PLAN, batch_paths, strict=True):
         scenario.land_day_files(source.paths, plan.days, raw)  # labelled traffic archived
         outcomes += monitoring_flow(config=monitoring, batch=str(path))
     for outcome in outcomes:
         started = outcome.retrain is not None and outcome.retrain.started
-        logger.info("%-24s verdict %-8s retrain started: %s", outcome.batch, outcome.verdict,
-                    started)
+        logger.info("%-24s health %-8s incident %-8s drift %-5s retrain started: %s",
+                    outcome.batch, outcome.health, outcome.incident, outcome.drift, started)
     return outcomes
 
 

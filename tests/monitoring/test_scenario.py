@@ -69,6 +69,34 @@ def test_sample_days_without_traffic_from_those_days_is_an_error(week, days):
         scenario.sample_days(week, days, 3, np.random.default_rng(0))
 
 
+def test_a_burst_batch_is_mostly_its_attack_in_file_order_and_the_rest_benign():
+    frame = days_frame({"Wednesday": ["BENIGN"] * 20 + ["DoS Hulk"] * 20})
+    plan = scenario.BatchPlan("02-burst", ("Wednesday",), shifted=False, burst="DoS Hulk",
+                              burst_share=0.6)
+    sample = scenario.sample_burst(frame, plan, 10, np.random.default_rng(0))
+    assert sample[LABEL_COLUMN].astype(str).value_counts().to_dict() == {"DoS Hulk": 6,
+                                                                          "BENIGN": 4}
+    attack = sample.index[sample[LABEL_COLUMN].astype(str) == "DoS Hulk"]
+    assert list(attack) == list(range(attack[0], attack[0] + 6))  # consecutive: a burst
+    assert sample.index.is_monotonic_increasing
+
+
+def test_a_burst_of_a_class_absent_from_those_days_is_an_error(week):
+    plan = scenario.BatchPlan("02-burst", ("Monday",), shifted=False, burst="DoS Hulk")
+    with pytest.raises(ValueError, match=r"No 'DoS Hulk' flows on \('Monday',\) for batch "
+                                         r"02-burst"):
+        scenario.sample_burst(week, plan, 4, np.random.default_rng(0))
+
+
+def test_the_tour_plan_replays_ok_an_incident_an_unseen_attack_and_its_aftermath():
+    names = [plan.name for plan in scenario.TOUR_PLAN]
+    assert names == sorted(names)  # replay order
+    burst = [plan for plan in scenario.TOUR_PLAN if plan.burst]
+    assert [(p.burst, p.days) for p in burst] == [("DoS Hulk", ("Wednesday",))]
+    assert set(scenario.TOUR_PLAN[0].days) == set(scenario.REFERENCE_DAYS)
+    assert [p.days for p in scenario.TOUR_PLAN[-2:]] == [("Friday",), ("Friday",)]
+
+
 # --- writing batches -------------------------------------------------------------------------
 
 def test_write_batches_writes_official_csvs_that_load_back_with_their_days(week, tmp_path):

@@ -32,12 +32,24 @@ class BatchPlan:
     name: str              # file stem, sorts in replay order
     days: tuple[str, ...]  # the days whose traffic it samples
     shifted: bool          # whether it comes from days the first model never saw
+    burst: str | None = None   # an attack class making up `burst_share` of the batch
+    burst_share: float = 0.6
 
 
 DEFAULT_PLAN = (
     BatchPlan("01-reference-days", REFERENCE_DAYS, shifted=False),
     BatchPlan("02-thursday", ("Thursday",), shifted=True),
     BatchPlan("03-friday", ("Friday",), shifted=True),
+)
+
+# The tour's story: ordinary traffic is ok; a burst of an attack the model knows is an
+# incident, not a reason to retrain; attacks it never saw degrade its health and retrain it;
+# the new champion then handles them.
+TOUR_PLAN = (
+    BatchPlan("01-reference-days", REFERENCE_DAYS, shifted=False),
+    BatchPlan("02-dos-hulk-burst", ("Wednesday",), shifted=False, burst="DoS Hulk"),
+    BatchPlan("03-friday", ("Friday",), shifted=True),
+    BatchPlan("04-friday-later", ("Friday",), shifted=True),
 )
 
 
@@ -52,6 +64,23 @@ def sample_days(frame: pd.DataFrame, days: tuple[str, ...], rows: int,
     return pool.iloc[np.sort(picked)][[*FEATURE_COLUMNS, LABEL_COLUMN]]
 
 
+def sample_burst(frame: pd.DataFrame, batch: BatchPlan, rows: int,
+                 rng: np.random.Generator) -> pd.DataFrame:
+    """`rows` flows of the plan's days of which `burst_share` are its burst class (in the
+    files' order, as a burst arrives); the rest is the days' benign traffic."""
+    pool = frame[frame["day"].isin(batch.days)]
+    labels = pool[LABEL_COLUMN].astype(str)
+    attack, benign = pool[labels == batch.burst], pool[labels == "BENIGN"]
+    if attack.empty:
+        raise ValueError(f"No {batch.burst!r} flows on {batch.days} for batch {batch.name}; "
+                         "pick a class of those days.")
+    wanted = int(rows * batch.burst_share)
+    start = int(rng.integers(0, max(len(attack) - wanted, 0) + 1))
+    burst = attack.iloc[start:start + wanted]
+    rest = sample_days(benign, batch.days, rows - len(burst), rng)
+    return pd.concat([rest, burst[[*FEATURE_COLUMNS, LABEL_COLUMN]]]).sort_index()
+
+
 def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
                   plan: tuple[BatchPlan, ...] = DEFAULT_PLAN) -> list[Path]:
     """Write each planned batch as an official-format CSV into `folder`."""
@@ -59,7 +88,8 @@ def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
     rng = np.random.default_rng(seed)
     paths = []
     for batch in plan:
-        sample = sample_days(frame, batch.days, rows, rng)
+        sample = (sample_burst(frame, batch, rows, rng) if batch.burst
+                  else sample_days(frame, batch.days, rows, rng))
         sample = sample.assign(label=sample[LABEL_COLUMN].astype(str))
         path = folder / f"{batch.name}.csv"
         write_official_csv(sample, path)
