@@ -13,7 +13,7 @@ A snapshot keeps every metric result (so any of them can be plotted) but not the
 distribution plots, which stay in the batch's HTML report (named in the snapshot's metadata):
 the local UI holds every snapshot of a project in memory, and with them a real 78-column
 snapshot weighs 5.5 MB on disk, about 30 MB in the UI and a second to load (120 of them:
-3.6 GB and two minutes before the dashboard's first answer). Without them: about 0.2 MB.
+3.6 GB and two minutes before the dashboard's first answer). Without them: 0.2-0.3 MB.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ def check_version(workspace_dir: Path) -> None:
             "version that writes and serves the workspace) or move the workspace aside.")
 
 
-def publish(workspace_dir: Path, relative: str, model) -> Path:
+def publish(workspace_dir: Path, relative: str,
+            model: SnapshotModel | DashboardModel | ProjectModel) -> Path:
     """Write an Evidently model as JSON (as Evidently's LocalState does) to workspace_dir /
     relative, staged beside the workspace so that the watching UI sees one complete file."""
     target = workspace_dir / relative
@@ -138,6 +139,19 @@ def column_drift_metrics(model: SnapshotModel) -> set[str]:
             and result.metric_value_location.metric.params["column"] != PREDICTION_COLUMN}
 
 
+def delete_model_project(workspace_dir: Path, model_name: str) -> bool:
+    """Delete a model's project with its snapshots and dashboard; False when there is none."""
+    if not workspace_dir.is_dir():
+        return False
+    space = Workspace(str(workspace_dir))
+    project_id = uuid.uuid5(_PROJECT_IDS, model_name)
+    if space.get_project(project_id) is None:
+        return False
+    space.delete_project(project_id)
+    logger.info("Deleted the Evidently project of %s from %s", model_name, workspace_dir)
+    return True
+
+
 def batch_snapshot(checked: BatchCheck, values: Run, at: datetime, metadata: dict[str, str],
                    tags: list[str]) -> SnapshotModel:
     """The batch's drift run with its dashboard values first, at the batch's time; every
@@ -157,7 +171,8 @@ def batch_snapshot(checked: BatchCheck, values: Run, at: datetime, metadata: dic
     })
 
 
-def describe(checked: BatchCheck, champion: Champion, report: str) -> tuple[dict, list]:
+def describe(checked: BatchCheck, champion: Champion,
+             report: str) -> tuple[dict[str, str], list[str]]:
     """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch."""
     verdict = checked.decision.verdict
     metadata = {
