@@ -40,6 +40,7 @@ from nids.data.schema import PREDICTION_COLUMN
 from nids.io import atomic_path
 from nids.monitoring import dashboard
 from nids.monitoring.check import BatchCheck, Champion
+from nids.monitoring.dashboard import JudgmentValues
 from nids.monitoring.history import expired
 from nids.monitoring.reports import prune_reports
 
@@ -171,16 +172,20 @@ def batch_snapshot(checked: BatchCheck, values: Run, at: datetime, metadata: dic
     })
 
 
-def describe(checked: BatchCheck, champion: Champion,
-             report: str) -> tuple[dict[str, str], list[str]]:
-    """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch."""
+def describe(checked: BatchCheck, champion: Champion, report: str,
+             judgments: JudgmentValues | None = None) -> tuple[dict[str, str], list[str]]:
+    """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch, with
+    its judgments' verdicts when it was judged."""
     verdict = checked.decision.verdict
     metadata = {
         "batch": checked.batch, "model_name": champion.model_name,
         "model_version": str(champion.version), "verdict": verdict, "report": report,
         "crossed": "; ".join(c.message for c in checked.decision.crossed) or "none",
     }
-    return metadata, [f"model_version:{champion.version}", f"verdict:{verdict}"]
+    tags = [f"model_version:{champion.version}", f"verdict:{verdict}"]
+    if judgments is None:
+        return metadata, tags
+    return metadata | judgments.metadata(), tags + judgments.tags()
 
 
 def prune_snapshots(workspace: Workspace, project_id: uuid.UUID, keep_days: float | None,
@@ -197,8 +202,10 @@ def prune_snapshots(workspace: Workspace, project_id: uuid.UUID, keep_days: floa
 
 
 def record_batch(checked: BatchCheck, champion: Champion, config: MonitoringConfig,
-                 at: datetime, html_path: Path) -> RecordedBatch:
-    """Add the batch's snapshot to its model's project, sync the dashboard, apply retention."""
+                 at: datetime, html_path: Path,
+                 judgments: JudgmentValues | None = None) -> RecordedBatch:
+    """Add the batch's snapshot to its model's project, sync the dashboard, apply retention.
+    `judgments`: monitoring's three judgments of the batch (None: not judged)."""
     started = time.perf_counter()
     settings, reports_dir = config.history, project_path(config.reports_dir)
     workspace_dir = project_path(settings.workspace_dir)
@@ -206,14 +213,17 @@ def record_batch(checked: BatchCheck, champion: Champion, config: MonitoringConf
     workspace = Workspace(str(workspace_dir))
     project = open_project(workspace, champion.model_name)
     values = dashboard.batch_values(checked.drift.summary, checked.decision,
-                                    champion.bundle.test_metric("macro_f1"))
-    metadata, tags = describe(checked, champion, html_path.relative_to(reports_dir).as_posix())
+                                    champion.bundle.test_metric("macro_f1"), judgments)
+    metadata, tags = describe(checked, champion, html_path.relative_to(reports_dir).as_posix(),
+                              judgments)
     snapshot = batch_snapshot(checked, dashboard.values_run(values), at, metadata, tags)
     snapshot_id = snapshot_id_at(at)
     path = publish(workspace_dir, f"{project.id}/snapshots/{snapshot_id}.json", snapshot)
+    judged = judgments is not None or dashboard.shows_judgments(
+        workspace.get_dashboard(project.id))
     sync_dashboard(workspace_dir, project.id, dashboard.dashboard_model(
         config.drift, dashboard.most_drifted(checked.drift.summary,
-                                             settings.most_drifted_columns)))
+                                             settings.most_drifted_columns), judged))
     pruned = prune_snapshots(workspace, project.id, settings.keep_days, settings.keep_runs)
     reports = prune_reports(reports_dir, settings.keep_days, settings.keep_runs,
                             settings.dashboard_url)
