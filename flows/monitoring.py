@@ -1,5 +1,5 @@
-"""Monitoring flow: take the complete new traffic batches, score them with the champion, report
-drift, alert and retrain when needed.
+"""Monitoring flow: take the complete new traffic batches, score them with the champion, judge
+each (model health, security incident, data drift), alert and retrain when health degrades.
 
 Run it with `python flows/monitoring.py` (ephemeral Prefect, no server) or through the
 `monitoring` deployment of prefect.yaml. How a batch is handed over, claimed by one run and
@@ -25,6 +25,7 @@ from nids.data.claims import Claim
 from nids.monitoring import alerts, check, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
 from nids.monitoring.dashboard import JudgmentValues
+from nids.monitoring.events import emit_verdicts
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 
 
@@ -81,12 +82,11 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
     """Save the Evidently report with its index entry, and show it on the run."""
     html_path = check.save_check(checked, champion, project_path(config.reports_dir),
                                  batch_sha256=batch_sha256)
-    create_markdown_artifact(key="drift-summary", markdown=checked.decision.markdown,
-                             description=f"Drift of {checked.batch}")
+    create_markdown_artifact(key="batch-verdicts", markdown=check.markdown_of(checked, champion),
+                             description=f"Health, incident and drift of {checked.batch}")
     create_link_artifact(html_path.as_uri(), link_text=f"Evidently report of {checked.batch}",
                          key="drift-report")
-    get_run_logger().info("%s: %s; report %s", checked.batch, checked.decision.verdict,
-                          html_path)
+    get_run_logger().info("%s: %s; report %s", checked.batch, checked.verdict, html_path)
     return html_path
 
 
@@ -131,9 +131,19 @@ def alert(subject: str, body: str, config: AlertConfig) -> AlertOutcome:
     return AlertOutcome(subject=subject, channel=channel, delivered=False, error=error)
 
 
+def announce(checked: BatchCheck, champion: Champion,
+             config: MonitoringConfig) -> list[AlertOutcome]:
+    """The batch's alerts (incident, degraded health, drift where config says) and its
+    verdicts as Prefect events."""
+    sent = [alert(subject, body, config.alerts) for subject, body in check.alerts_of(checked)]
+    if checked.judgments is not None:
+        emit_verdicts(checked.batch, checked.judgments, champion.model_name, champion.version)
+    return sent
+
+
 def start_retraining(checked: BatchCheck, config: MonitoringConfig) -> RetrainOutcome:
     """Start the training flow when the gate allows it (a subflow without a server)."""
-    reason = retrain.drift_reason(checked.batch, checked.decision)
+    reason = check.retrain_reason(checked)
     outcome = retrain.retrain_single_flight(reason, config.retrain, run_locally=training_flow)
     if not outcome.started:
         get_run_logger().info("Retraining not started: %s", outcome.why)
@@ -144,7 +154,7 @@ def reject(reading: Reading, config: MonitoringConfig) -> BatchOutcome:
     rejected = reject_batch(reading)
     sent = alert(f"Batch {reading.claim.name} rejected", reading.problem, config.alerts)
     return BatchOutcome(batch=reading.claim.name, status="rejected", problem=reading.problem,
-                        location=str(rejected), alert=sent)
+                        location=str(rejected), alerts=[sent])
 
 
 def put_back(claimed: Claim) -> BatchOutcome:
@@ -168,9 +178,8 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
     html_path = save_report(checked, champion, config, claimed.sha256)
     record_history(claimed.path, checked, champion, config, html_path)
     location = save_predictions(checked, claimed)
-    sent = (alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
-                  checked.decision.markdown, config.alerts) if checked.decision.alert else None)
-    retrained = start_retraining(checked, config) if checked.decision.retrain else None
+    sent = announce(checked, champion, config)
+    retrained = start_retraining(checked, config) if checked.retrain else None
     outcome = check.outcome_of(checked, champion, retrained, sent, location)
     moved = retrained is not None and retrained.completed  # the champion alias may have moved
     return outcome, None if moved else champion

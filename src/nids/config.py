@@ -29,6 +29,7 @@ from nids.data.schema import (
     canonical_label,
 )
 from nids.monitoring.history import HistorySettings
+from nids.monitoring.judgment_settings import JudgmentSettings
 from nids.monitoring.settings import ColumnTest, DriftSettings, NumericalMethod
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
 
@@ -307,6 +308,8 @@ class MonitoringConfig(StrictModel):
         # Ports are categorical codes, not magnitudes: compare their shares.
         "destination_port": ColumnTest(method=NumericalMethod.PSI, threshold=0.2),
     }))
+    judgments: JudgmentSettings = Field(
+        default=JudgmentSettings(), description="Model health, incident and drift verdicts.")
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     history: HistorySettings = Field(default=HistorySettings(),

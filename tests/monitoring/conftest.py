@@ -1,5 +1,6 @@
 """Fixtures of the monitoring tests: a real webhook receiver on loopback, a workspace with a
-champion trained by the real training flow, a small real champion with traffic for it, and a
+champion trained by the real training flow, a small real champion with traffic for it, one
+with its health models (calibrator, novelty models, thresholds), and a
 monitoring configuration whose reports and Evidently workspace live in a temporary folder."""
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ import pytest
 import xgboost as xgb
 
 from flows.training import training_flow
-from nids.config import MonitoringConfig
+from nids.config import MonitoringConfig, XGBoostConfig
 from nids.data.generate import generate_dataset
 from nids.data.ingest import load_inputs
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.monitoring import check, frames, scenario
 from nids.tracking.registry import ModelBundle
+from nids.training.evaluate import evaluate_model
+from nids.training.monitoring import monitoring_models
+from nids.training.reference import reference_sample
+from nids.training.train import train_on_splits
+from tests.support.builders import class_flows as flows
 
 MODEL = "e2e-monitoring"
 
@@ -145,3 +151,18 @@ def config_in() -> Callable[[Path], MonitoringConfig]:
 def history_config(tmp_path: Path) -> MonitoringConfig:
     """The default monitoring config with reports and the workspace under tmp_path."""
     return _config_in(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def health_champion() -> check.Champion:
+    """A small XGBoost champion with its calibrator, novelty models and thresholds, fitted
+    as the training run fits them (validation split, reference, held-out chunks)."""
+    splits = {"train": flows(6_000, 0), "validation": flows(3_000, 1), "test": flows(3_000, 2)}
+    trained = train_on_splits(splits, XGBoostConfig(n_estimators=30, max_depth=4, n_jobs=1))
+    evaluation = evaluate_model(trained.bundle, splits["test"])
+    reference = reference_sample(splits["train"], trained.bundle, 3_000, seed=0)
+    models, thresholds = monitoring_models(trained, splits, reference, evaluation, seed=0)
+    bundle = trained.bundle
+    bundle.version, bundle.tags = "3", {"test_macro_f1": f"{evaluation.macro_f1:.6f}"}
+    return check.Champion("health", bundle, frames.reference_frame(
+        reference, frames.drift_features(trained.features)), models, thresholds)

@@ -70,7 +70,7 @@ def test_a_small_batch_is_scored_and_reported_but_starts_nothing(
     arrive(source, folder)
     before = versions()
     [outcome] = monitoring_flow(config=config)
-    assert (outcome.verdict, outcome.retrain, outcome.alert) == ("too small", None, None)
+    assert (outcome.verdict, outcome.retrain, outcome.alerts) == ("too small", None, [])
     assert webhook.received == [] and versions() == before
     [entry] = (folder / "reports" / "drift").glob("*.json")
     assert json.loads(entry.read_text())["verdict"] == "too small"
@@ -187,10 +187,11 @@ def test_a_failing_alert_channel_is_reported_and_never_stops_the_flow(
 
     state = monitoring_flow(config=config, return_state=True)
     shifted, following = state.result()
-    assert shifted.verdict == "retrain" and not shifted.alert.delivered
-    assert shifted.alert.error == (f"webhook {shifted.alert.channel.split(' ', 1)[1]} "
-                                   "answered HTTP 500")
-    assert len(webhook.received) == 3  # tried, then retried twice
+    assert shifted.verdict == "retrain" and shifted.alerts
+    for failed in shifted.alerts:
+        assert not failed.delivered
+        assert failed.error == (f"webhook {failed.channel.split(' ', 1)[1]} answered HTTP 500")
+    assert len(webhook.received) == 3 * len(shifted.alerts)  # each tried, then retried twice
     assert shifted.retrain.started  # the retrain it called for
     assert following.status == "checked" and following.verdict == "too small"  # next batch
     assert (folder / "incoming" / "done" / "02-next.predictions.parquet").exists()

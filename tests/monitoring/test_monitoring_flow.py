@@ -53,11 +53,13 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
 
     arrive(batches["03-friday"], folder)
     [outcome] = monitoring_flow(config=config)
-    assert outcome.verdict == "retrain" and outcome.crossed
+    # Friday's attacks were never seen: health degrades on their recall (the batch has labels)
+    assert outcome.verdict == "retrain" and outcome.health == "degraded" and outcome.crossed
+    assert outcome.health_crossed and outcome.drift == "drift"
     assert outcome.retrain.started and outcome.retrain.mode == "subflow"
     assert versions() == ["1", "2"]
     reason = MlflowClient().get_model_version(MODEL, "2").tags["reason"]
-    assert reason.startswith("drift in 03-friday.csv")
+    assert reason.startswith("model health degraded on 03-friday.csv: ")
 
     reports = folder / "reports"
     summaries = sorted((reports / "drift").glob("*.json"))
@@ -99,7 +101,8 @@ def test_a_bad_batch_is_rejected_and_the_next_one_is_still_scored(
     assert rejected.location == str(bad.parent / "rejected" / "05-bad.csv")
     error_text = (bad.parent / "rejected" / "05-bad.csv.error.txt").read_text()
     assert "flow_duration" in error_text and "To resubmit" in error_text
-    assert rejected.alert.delivered and rejected.alert.channel == "log"
+    [sent] = rejected.alerts
+    assert sent.delivered and sent.channel == "log"
     assert (checked.batch, checked.status) == ("06-good.csv", "checked")
     assert (good.parent / "done" / "06-good.predictions.parquet").exists()
     assert [json.loads(p.read_text())["batch"] for p in

@@ -86,3 +86,19 @@ def days_frame(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.Dat
 def features_of(frame: pd.DataFrame) -> np.ndarray:
     """The feature columns of a parsed frame as float64, to compare with `expected_features`."""
     return frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)
+
+
+CLASS_SCALES = {"BENIGN": 1.0, "DDoS": 30.0, "PortScan": 0.03, "Bot": 3_000.0}
+
+
+def class_flows(rows: int, seed: int, classes: tuple[str, ...] = ("BENIGN", "DDoS", "PortScan"),
+                shares: tuple[float, ...] = (0.8, 0.12, 0.08)) -> pd.DataFrame:
+    """Loaded flows: every feature column; each class has its own scale on the first eight
+    features ('Bot' is far from all of them)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(classes, rows, p=shares)
+    values = rng.lognormal(3, 0.5, (rows, len(FEATURE_COLUMNS)))
+    values[:, :8] *= np.array([CLASS_SCALES[name] for name in labels])[:, None]
+    frame = pd.DataFrame(values.astype(np.float32), columns=list(FEATURE_COLUMNS))
+    frame[LABEL_COLUMN] = labels
+    return frame

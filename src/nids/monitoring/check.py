@@ -20,16 +20,21 @@ from evidently import Run
 from nids.config import MonitoringConfig, ValidationConfig
 from nids.data import batches, claims
 from nids.data.claims import Claim
-from nids.data.schema import PREDICTION_COLUMN
+from nids.data.schema import LABEL_COLUMN, PREDICTION_COLUMN
 from nids.data.validate import raise_on_problems, validate_frame
 from nids.monitoring import frames
 from nids.monitoring.decision import DriftDecision, decide
 from nids.monitoring.drift import DriftSummary, run_drift_report, save_report, summarize_snapshot
+from nids.monitoring.judgments import Judgments, judge_batch, judgment_fields
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 from nids.monitoring.reports import ReportEntry, remove_superseded, report_paths, write_index
+from nids.monitoring.retrain import drift_reason
 from nids.monitoring.settings import DriftSettings
+from nids.monitoring.thresholds import Thresholds
 from nids.tracking import registry
+from nids.training.calibration import HealthModels
 from nids.training.features import clean_features
+from nids.training.monitoring import download_monitoring
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class Champion:
     model_name: str
     bundle: registry.ModelBundle
     reference: pd.DataFrame
+    health_models: HealthModels | None = None   # None: trained before they were logged
+    thresholds: Thresholds | None = None
 
     @property
     def version(self) -> str:
@@ -68,10 +75,25 @@ class BatchCheck:
     batch: str
     scores: pd.DataFrame
     drift: DriftCheck
+    judgments: Judgments | None = None   # None for a champion without health models
 
     @property
     def decision(self) -> DriftDecision:
         return self.drift.decision
+
+    @property
+    def retrain(self) -> bool:
+        """Retrain on degraded health (the drift decision for older champions)."""
+        return self.judgments.retrain if self.judgments else self.decision.retrain
+
+    @property
+    def verdict(self) -> str:
+        """'retrain', 'drift', 'ok' or 'too small': the action, whatever judgment asked for it."""
+        if self.retrain:
+            return "retrain"
+        if self.decision.verdict == "too small":
+            return "too small"
+        return "drift" if self.decision.drift_detected else "ok"
 
     @property
     def predicted(self) -> dict[str, int]:
@@ -88,8 +110,10 @@ def load_champion(model_name: str) -> Champion:
                          f"{registry.tracking_uri()}; run the training flow first (make run).")
     with tempfile.TemporaryDirectory() as folder:
         sample = registry.download_reference(bundle.run_id, Path(folder))
+        monitoring = download_monitoring(bundle.run_id, Path(folder))
     features = frames.drift_features(bundle.features)
-    return Champion(model_name, bundle, frames.reference_frame(sample, features))
+    return Champion(model_name, bundle, frames.reference_frame(sample, features),
+                    *(monitoring or (None, None)))
 
 
 def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
@@ -137,14 +161,25 @@ def check_frame(frame: pd.DataFrame, name: str, champion: Champion,
                 config: MonitoringConfig) -> BatchCheck:
     """Validate a loaded batch, score it with the champion, report its drift and decide."""
     validate_batch(frame, name, config.validation)
-    names, probability = registry.predict_classes(
-        champion.bundle, clean_features(frame, champion.bundle.features)
-    )
+    features = clean_features(frame, champion.bundle.features)
+    names, probability = registry.predict_classes(champion.bundle, features)
     current = frames.current_frame(frame, names, champion.features)
     drift = assess_drift(champion.reference, current, champion.features, config.drift,
                          champion.bundle.test_metric("macro_f1"))
-    logger.info("%s: %d rows, verdict %s", name, len(frame), drift.decision.verdict)
-    return BatchCheck(name, batches.score_frame(frame, names, probability), drift)
+    judged = judge(champion, features, frame, drift.decision, config)
+    checked = BatchCheck(name, batches.score_frame(frame, names, probability), drift, judged)
+    logger.info("%s: %d rows, verdict %s", name, len(frame), checked.verdict)
+    return checked
+
+
+def judge(champion: Champion, features: pd.DataFrame, frame: pd.DataFrame,
+          drift: DriftDecision, config: MonitoringConfig) -> Judgments | None:
+    """The health, incident and drift verdicts, when the champion has health models."""
+    if champion.health_models is None or champion.thresholds is None:
+        return None
+    labels = frame[LABEL_COLUMN].astype(str) if frames.has_labels(frame, "batch") else None
+    return judge_batch(champion.health_models, champion.thresholds, features, labels, drift,
+                       config.judgments)
 
 
 def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> BatchCheck:
@@ -160,10 +195,10 @@ def save_check(checked: BatchCheck, champion: Champion, reports_dir: Path,
     html_path, json_path = report_paths(reports_dir, created_at, Path(checked.batch).stem)
     entry = ReportEntry(
         created_at=created_at, batch=checked.batch, model_name=champion.model_name,
-        model_version=champion.version, verdict=checked.decision.verdict,
+        model_version=champion.version, verdict=checked.verdict,
         crossed=[c.message for c in checked.decision.crossed],
         report_html=html_path.name, summary=checked.drift.summary.model_dump(mode="json"),
-        batch_sha256=batch_sha256,
+        batch_sha256=batch_sha256, **judgment_fields(checked.judgments),
     )
     save_report(checked.drift.snapshot, html_path, json_path, entry)
     remove_superseded(reports_dir, entry)
@@ -172,10 +207,43 @@ def save_check(checked: BatchCheck, champion: Champion, reports_dir: Path,
 
 
 def outcome_of(checked: BatchCheck, champion: Champion, retrain: RetrainOutcome | None,
-               alert: AlertOutcome | None = None, location: Path | None = None) -> BatchOutcome:
+               alerts: list[AlertOutcome] | None = None,
+               location: Path | None = None) -> BatchOutcome:
     """The flow's result for one checked batch."""
     return BatchOutcome(
-        batch=checked.batch, model_version=champion.version, verdict=checked.decision.verdict,
-        crossed=[c.message for c in checked.decision.crossed], retrain=retrain, alert=alert,
-        location=str(location) if location else None,
+        batch=checked.batch, model_version=champion.version, verdict=checked.verdict,
+        crossed=[c.message for c in checked.decision.crossed], retrain=retrain, alerts=alerts or [],
+        location=str(location) if location else None, **judgment_fields(checked.judgments),
     )
+
+
+def markdown_of(checked: BatchCheck, champion: Champion) -> str:
+    """The Prefect artifact: the three verdicts and the thresholds, or the drift decision."""
+    if checked.judgments is None or champion.thresholds is None:
+        return checked.decision.markdown
+    return checked.judgments.markdown(champion.thresholds, checked.decision.markdown)
+
+
+def alerts_of(checked: BatchCheck) -> list[tuple[str, str]]:
+    """(subject, body) of each alert the batch raises: an incident, degraded health, and drift
+    where config says (for a champion without health models: the drift decision's)."""
+    judgments, batch = checked.judgments, checked.batch
+    if judgments is None:
+        return ([(f"Drift in {batch}: {checked.decision.verdict}", checked.decision.markdown)]
+                if checked.decision.alert else [])
+    raised = []
+    if judgments.incident.verdict == "incident":
+        raised.append((f"Security incident in {batch}", judgments.incident.alert_text(batch)))
+    if judgments.health.verdict == "degraded":
+        raised.append((f"Model health degraded on {batch}", judgments.health.markdown()))
+    if judgments.alert_drift:
+        raised.append((f"Drift in {batch}: {checked.verdict}", checked.decision.markdown))
+    return raised
+
+
+def retrain_reason(checked: BatchCheck) -> str:
+    """Why a retrain starts: degraded health (or drift, as config or an older champion says)."""
+    judgments = checked.judgments
+    if judgments is not None and judgments.health.verdict == "degraded":
+        return f"model health degraded on {checked.batch}: " + "; ".join(judgments.health.crossed)
+    return drift_reason(checked.batch, checked.decision)

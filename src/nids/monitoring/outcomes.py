@@ -48,7 +48,16 @@ class BatchOutcome(BaseModel):
     verdict: Verdict | None = Field(None, description="None when the batch was not checked.")
     crossed: list[str] = Field(default_factory=list, description="Thresholds crossed, in words.")
     problem: str | None = Field(None, description="Why a rejected batch was refused.")
-    alert: AlertOutcome | None = Field(None, description="The alert the batch raised, if any.")
+    alerts: list[AlertOutcome] = Field(
+        default_factory=list, description="The alerts the batch raised (rejection, incident, "
+        "degraded health, drift where config says), each sent or not.")
+    health: Literal["healthy", "degraded"] | None = Field(
+        None, description="Model health verdict (None: a champion without health models).")
+    incident: Literal["incident", "normal"] | None = Field(None, description="Incident verdict.")
+    drift: Literal["drift", "ok"] | None = Field(None, description="Data drift verdict.")
+    health_crossed: list[str] = Field(default_factory=list, description="Why health degraded.")
+    incident_crossed: list[str] = Field(default_factory=list,
+                                        description="Abnormal attack shares, with counts.")
     retrain: RetrainOutcome | None = Field(
         None, description="What happened about retraining; None when the verdict did not ask."
     )

@@ -37,6 +37,11 @@ class ReportEntry(BaseModel):
     batch_sha256: str | None = Field(
         None, description="SHA-256 of the batch file: the batch's identity, whatever its name."
     )
+    health: str | None = Field(None, description="'healthy' or 'degraded' (None: not judged).")
+    incident: str | None = Field(None, description="'incident' or 'normal'.")
+    drift: str | None = Field(None, description="'drift' or 'ok'.")
+    health_crossed: list[str] = Field(default_factory=list)
+    incident_crossed: list[str] = Field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -105,6 +110,13 @@ def remove_superseded(reports_dir: Path, newest: ReportEntry) -> list[Path]:
     return removed
 
 
+def _judgment(verdict: str | None, crossed: list[str]) -> str:
+    if verdict is None:
+        return "&mdash;"
+    reasons = "".join(f"<br><small>{html.escape(text)}</small>" for text in crossed)
+    return f'<span class="{html.escape(verdict)}">{html.escape(verdict)}</span>{reasons}'
+
+
 def _row(entry: ReportEntry) -> str:
     link = f"{DRIFT_SUBDIR}/{entry.report_html}"
     cells = [
@@ -113,6 +125,9 @@ def _row(entry: ReportEntry) -> str:
         html.escape(f"{entry.model_name} v{entry.model_version}"),
         f'<span class="{html.escape(entry.verdict.replace(" ", "-"))}">'
         f'{html.escape(entry.verdict)}</span>',
+        _judgment(entry.health, entry.health_crossed),
+        _judgment(entry.incident, entry.incident_crossed),
+        _judgment(entry.drift, []),
         "<br>".join(html.escape(text) for text in entry.crossed) or "&mdash;",
         f'<a href="{html.escape(link, quote=True)}">report</a>',
     ]
@@ -130,20 +145,21 @@ def _dashboard_line(dashboard_url: str | None) -> str:
 def render_index(entries: list[ReportEntry], dashboard_url: str | None = None) -> str:
     """The index page: a link to the dashboard, then one table row per report, in order."""
     rows = "\n".join(_row(entry) for entry in entries)
-    empty = '<tr><td colspan="6">No drift reports yet.</td></tr>'
+    empty = '<tr><td colspan="9">No drift reports yet.</td></tr>'
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Drift reports</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
 td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
-.retrain {{ color: #b00; font-weight: bold; }} .drift {{ color: #b60; }} .ok {{ color: #070; }}
-.too-small {{ color: #666; }}
+.retrain, .degraded, .incident {{ color: #b00; font-weight: bold; }} .drift {{ color: #b60; }}
+.ok, .healthy, .normal {{ color: #070; }} .too-small {{ color: #666; }}
 </style></head>
 <body><h1>Drift reports</h1>
 {_dashboard_line(dashboard_url)}
 <table><thead><tr><th>Date</th><th>Batch</th><th>Model</th><th>Verdict</th>
-<th>Thresholds crossed</th><th>Report</th></tr></thead>
+<th>Model health</th><th>Security incident</th><th>Data drift</th>
+<th>Drift thresholds crossed</th><th>Report</th></tr></thead>
 <tbody>
 {rows or empty}
 </tbody></table></body></html>

@@ -11,17 +11,20 @@ training run tags it failed and ends its MLflow run FAILED (`fail_abandoned_vers
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
+from pydantic import BaseModel
 
 from nids.config import DataSource, TrainingConfig
 from nids.data.schema import LABEL_COLUMN
@@ -164,6 +167,17 @@ def undo_registration(model_name: str, version: str, alias: str, previous: str |
     logger.error("Version %s of %s failed to register (%s); it is tagged status=failed and "
                  "%s", version, model_name, reason,
                  f"{alias} is back on version {previous}" if previous else f"holds no {alias}")
+
+
+def log_monitoring(models: object, thresholds: BaseModel) -> None:
+    """The model's health models and calibrated thresholds, where monitoring reads them."""
+    with tempfile.TemporaryDirectory() as folder:
+        models_path, thresholds_path = Path(folder) / "health_models.joblib", \
+            Path(folder) / "thresholds.json"
+        joblib.dump(models, models_path)
+        thresholds_path.write_text(thresholds.model_dump_json(indent=2), encoding="utf-8")
+        mlflow.log_artifact(str(models_path), artifact_path="monitoring")
+        mlflow.log_artifact(str(thresholds_path), artifact_path="monitoring")
 
 
 def register_model(trained: TrainedModel, test_split: pd.DataFrame, model_name: str,

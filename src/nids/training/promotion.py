@@ -27,6 +27,7 @@ from nids.tracking import registry, runs
 from nids.tracking.registry import CHALLENGER, CHAMPION, ModelBundle
 from nids.training.evaluate import Evaluation, evaluate_model
 from nids.training.holdout import HoldoutScores, score_on_holdout
+from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
 from nids.training.train import TrainedModel
 
@@ -154,10 +155,12 @@ def register_candidate(candidate: Candidate, promotion: Promotion, config: Train
         runs.log_training_run(config, trained, candidate.evaluation, splits["train"], origin,
                               promotion.reason)
         promotion.raise_if_refused()   # inside the run: the refused run is kept, as failed
-        runs.log_reference(reference_sample(splits["train"], trained.bundle,
-                                            config.features.reference_rows,
-                                            config.features.seed))
+        reference = reference_sample(splits["train"], trained.bundle,
+                                     config.features.reference_rows, config.features.seed)
+        runs.log_reference(reference)
         runs.log_holdout(splits["test"])
+        runs.log_monitoring(*monitoring_models(trained, splits, reference,
+                                               candidate.evaluation, config.features.seed))
         tags = origin.version_tags(run.info.run_id, candidate.evaluation) | {
             "label_grouping": candidate.label_grouping}
         return runs.register_model(trained, splits["test"], config.registry.model_name, tags,

@@ -1,0 +1,104 @@
+"""Model health: does the champion still perform on this batch?
+
+With labels, per-class recall and F1 where a class has at least `min_support` rows (smaller
+classes are shown, never decisive) and macro-F1 over those classes. Without labels (live
+traffic), confidence-based performance estimation as NannyML's CBPE: the expected accuracy
+is the mean calibrated probability of the predicted class; plus the share of flows the model
+is unsure about and the share its novelty model finds outside the training reference.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+from sklearn.metrics import precision_recall_fscore_support
+
+from nids.training.calibration import HealthModels
+
+BENIGN = "BENIGN"
+HealthVerdict = Literal["healthy", "degraded"]
+
+
+class BatchStatistics(BaseModel):
+    """The label-free statistics of a batch (or of a training chunk)."""
+
+    rows: int
+    estimated_accuracy: float = Field(description="Mean calibrated max-probability (CBPE).")
+    uncertain_share: float = Field(description="Share with calibrated max-probability below "
+                                   "the threshold.")
+    novel_share: float = Field(description="Share the novelty model finds unlike the reference.")
+    attack_share: float = Field(description="Share predicted as any attack class.")
+    class_counts: dict[str, int] = Field(description="Rows predicted per attack class.")
+
+    def values(self, classes: list[str]) -> dict[str, float]:
+        """Every statistic by name; `share:<class>` for each attack class of the model."""
+        shares = {f"share:{name}": self.class_counts.get(name, 0) / max(self.rows, 1)
+                  for name in classes if name != BENIGN}
+        return {"estimated_accuracy": self.estimated_accuracy,
+                "uncertain_share": self.uncertain_share, "novel_share": self.novel_share,
+                "attack_share": self.attack_share, **shares}
+
+
+def batch_statistics(models: HealthModels, features: pd.DataFrame,
+                     uncertain_below: float) -> BatchStatistics:
+    """Statistics of the rows of `features` (cleaned, with the model's feature columns)."""
+    probabilities = models.calibrated_probabilities(features)
+    confidence = probabilities.max(axis=1)
+    predicted = np.asarray(models.classes, dtype=object)[probabilities.argmax(axis=1)]
+    attacks = pd.Series(predicted[predicted != BENIGN]).value_counts()
+    return BatchStatistics(
+        rows=len(features), estimated_accuracy=float(confidence.mean()),
+        uncertain_share=float((confidence < uncertain_below).mean()),
+        novel_share=float(models.is_novel(features, predicted).mean()),
+        attack_share=float((predicted != BENIGN).mean()),
+        class_counts={str(k): int(v) for k, v in attacks.items()},
+    )
+
+
+class ClassQuality(BaseModel):
+    """Recall and F1 of one class in a labelled batch."""
+
+    recall: float
+    f1: float
+    support: int
+    decisive: bool = Field(description="Enough rows (min_support) to count in the verdict.")
+
+
+def class_quality(labels: pd.Series, predicted: np.ndarray,
+                  min_support: int) -> dict[str, ClassQuality]:
+    """Per-class recall and F1 of the classes present in the labels."""
+    classes = sorted(set(labels.astype(str)))
+    _, recall, f1, support = precision_recall_fscore_support(
+        labels.astype(str), predicted.astype(str), labels=classes, zero_division=0)
+    return {name: ClassQuality(recall=float(r), f1=float(f), support=int(s),
+                               decisive=int(s) >= min_support)
+            for name, r, f, s in zip(classes, recall, f1, support, strict=True)}
+
+
+class HealthJudgment(BaseModel):
+    """The model-health verdict of a batch, with its figures and reasons."""
+
+    verdict: HealthVerdict
+    statistics: BatchStatistics
+    crossed: list[str] = Field(description="What says the model no longer performs, in words.")
+    per_class: dict[str, ClassQuality] = Field(default_factory=dict)
+    macro_f1: float | None = Field(None, description="Over the decisive classes (labels only).")
+    basis: Literal["labels", "estimate"]
+    notes: list[str] = Field(default_factory=list)
+
+    def markdown(self) -> str:
+        s = self.statistics
+        lines = [f"### Model health: **{self.verdict}** (judged on {self.basis})", "",
+                 f"- estimated accuracy (CBPE) {s.estimated_accuracy:.3f}, unsure share "
+                 f"{s.uncertain_share:.3f}, novel share {s.novel_share:.3f}"]
+        if self.macro_f1 is not None:
+            lines.append(f"- macro-F1 over classes with enough rows {self.macro_f1:.3f}")
+        lines += [f"- {name}: recall {q.recall:.3f}, F1 {q.f1:.3f}, {q.support} rows"
+                  f"{'' if q.decisive else ' (too few rows, not decisive)'}"
+                  for name, q in self.per_class.items()]
+        lines += [f"- **crossed:** {text}" for text in self.crossed]
+        lines += [f"- note: {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,123 @@
+"""The three judgments of a batch, each with its own verdict: model health (the only default
+reason to retrain), security incident (alert, no retraining) and data drift (reported; alerts
+or retrains only where config says)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from nids.monitoring.decision import DriftDecision
+from nids.monitoring.health import (
+    BatchStatistics,
+    HealthJudgment,
+    batch_statistics,
+    class_quality,
+)
+from nids.monitoring.incidents import IncidentJudgment, judge_incident
+from nids.monitoring.judgment_settings import JudgmentSettings
+from nids.monitoring.thresholds import Thresholds
+from nids.training.calibration import HealthModels
+
+ESTIMATES = ("estimated_accuracy", "uncertain_share", "novel_share")
+
+
+def estimate_crossed(statistics: BatchStatistics, thresholds: Thresholds,
+                     settings: JudgmentSettings) -> list[str]:
+    """The label-free health statistics outside their normal range, in words."""
+    values, crossed = statistics.values([]), []
+    for name in ESTIMATES:
+        limit = thresholds.limit(name, statistics.rows, settings.overrides)
+        low = thresholds.ranges[name].side == "low"
+        if limit is not None and (values[name] < limit if low else values[name] > limit):
+            crossed.append(f"{name.replace('_', ' ')} {values[name]:.3f} "
+                           f"{'<' if low else '>'} normal {limit:.3f}")
+    return crossed
+
+
+def labelled_crossed(labels: pd.Series, predicted: np.ndarray, thresholds: Thresholds,
+                     settings: JudgmentSettings) -> tuple[list[str], dict, float | None]:
+    """Classes whose recall fell, and macro-F1 below the champion's over the same classes."""
+    quality = class_quality(labels, predicted, settings.min_support)
+    decisive = {name: q for name, q in quality.items() if q.decisive}
+    crossed = []
+    for name, q in decisive.items():
+        expected = thresholds.champion_recall.get(name)
+        unseen = " (a class the model never saw)" if expected is None else ""
+        floor = (1.0 if expected is None else expected) - settings.max_recall_drop
+        if q.recall < floor:
+            crossed.append(f"recall of {name} {q.recall:.3f} < {floor:.3f}{unseen}")
+    if not decisive:
+        return crossed, quality, None
+    macro = float(np.mean([q.f1 for q in decisive.values()]))
+    expected = float(np.mean([thresholds.champion_f1.get(n, 1.0) for n in decisive]))
+    if macro < expected - settings.max_macro_f1_drop:
+        crossed.append(f"macro-F1 {macro:.3f} < champion's {expected:.3f} on the same classes "
+                       f"- {settings.max_macro_f1_drop:.2f}")
+    return crossed, quality, macro
+
+
+def judge_health(statistics: BatchStatistics, labels: pd.Series | None, predicted: np.ndarray,
+                 thresholds: Thresholds, settings: JudgmentSettings) -> HealthJudgment:
+    """Degraded when labels show lost recall/F1 on classes with enough rows; without such
+    labels, when the estimated accuracy, unsure share or novel share leaves its range."""
+    notes, crossed, quality, macro = [], [], {}, None
+    if labels is not None:
+        crossed, quality, macro = labelled_crossed(labels, predicted, thresholds, settings)
+    basis = "labels" if macro is not None else "estimate"
+    if basis == "estimate":
+        if labels is not None:
+            notes.append(f"no class has {settings.min_support} labelled rows: judged on estimates")
+        crossed = estimate_crossed(statistics, thresholds, settings)
+    if statistics.rows < thresholds.chunk_rows:
+        notes.append(f"{statistics.rows} rows, fewer than the {thresholds.chunk_rows}-row "
+                     "chunks the ranges come from: ranges widened by sqrt(chunk/rows)")
+    return HealthJudgment(verdict="degraded" if crossed else "healthy", statistics=statistics,
+                          crossed=crossed, per_class=quality, macro_f1=macro, basis=basis,
+                          notes=notes)
+
+
+class Judgments(BaseModel):
+    """The three verdicts of a batch and what the flow does about them."""
+
+    health: HealthJudgment
+    incident: IncidentJudgment
+    drift: str
+    retrain: bool
+    alert_drift: bool
+
+    def markdown(self, thresholds: Thresholds, drift_markdown: str) -> str:
+        return "\n".join([f"## Batch verdicts: health {self.health.verdict}, incident "
+                          f"{self.incident.verdict}, drift {self.drift}"
+                          f"{' → RETRAIN' if self.retrain else ''}", "",
+                          self.health.markdown(), self.incident.markdown(),
+                          "### Data drift\n", drift_markdown, "### Thresholds\n",
+                          thresholds.markdown()])
+
+
+def judge_batch(models: HealthModels, thresholds: Thresholds, features: pd.DataFrame,
+                labels: pd.Series | None, drift: DriftDecision,
+                settings: JudgmentSettings) -> Judgments:
+    """Health, incident and drift verdicts of a cleaned batch; retrain on degraded health
+    (or on drift, when `drift_action` is retrain)."""
+    statistics = batch_statistics(models, features, thresholds.uncertain_below)
+    predicted = np.asarray(models.classes, dtype=object)[
+        models.calibrated_probabilities(features).argmax(axis=1)]
+    health = judge_health(statistics, labels, predicted, thresholds, settings)
+    incident = judge_incident(statistics, models.classes, thresholds, settings.overrides)
+    drifted = drift.drift_detected
+    return Judgments(
+        health=health, incident=incident, drift="drift" if drifted else "ok",
+        retrain=health.verdict == "degraded" or (drifted and settings.drift_action == "retrain"),
+        alert_drift=drifted and settings.drift_action in ("alert", "retrain"))
+
+
+def judgment_fields(judgments: Judgments | None) -> dict[str, object]:
+    """The verdict fields of the flow's result and the report entry (None: not judged)."""
+    if judgments is None:
+        return {}
+    return {"health": judgments.health.verdict, "incident": judgments.incident.verdict,
+            "drift": judgments.drift,
+            "health_crossed": judgments.health.crossed,
+            "incident_crossed": judgments.incident.crossed}

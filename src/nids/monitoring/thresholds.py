@@ -1,0 +1,108 @@
+"""Normal ranges of the monitoring statistics, calibrated from the training data.
+
+NannyML's chunk-based thresholds: the time-ordered held-out training data (validation and test
+splits, which keep the files' row order) is cut into consecutive chunks of about the
+monitoring batch size (smaller when that gives fewer than MIN_CHUNKS chunks), every statistic
+is computed per chunk, and each statistic's normal range is its chunk mean plus or minus k
+standard deviations (with a small
+floor on the width, for statistics that hardly vary). The ranges are stored with the model
+version (`monitoring/thresholds.json`); `config/monitoring.yaml` may override any of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from nids.data.schema import LABEL_COLUMN
+from nids.monitoring.health import batch_statistics
+from nids.monitoring.judgment_settings import RangeOverride
+from nids.training.calibration import HealthModels
+
+LOW_SIDE = frozenset({"estimated_accuracy"})   # statistics that are bad when they fall
+CHUNK_ROWS, MIN_CHUNKS, K_STD, MIN_MARGIN, UNCERTAIN_BELOW = 2_000, 10, 3.0, 0.02, 0.9
+
+
+class Range(BaseModel):
+    """The normal range of one statistic over the training chunks."""
+
+    mean: float
+    std: float
+    side: Literal["low", "high"] = Field(description="Which side is abnormal.")
+
+
+class Thresholds(BaseModel):
+    """The normal ranges of a model version and what they were calibrated with."""
+
+    chunk_rows: int
+    chunks: int
+    k: float
+    min_margin: float
+    uncertain_below: float
+    ranges: dict[str, Range]
+    champion_recall: dict[str, float] = Field(default_factory=dict)
+    champion_f1: dict[str, float] = Field(default_factory=dict)
+
+    def limit(self, statistic: str, rows: int, overrides: dict[str, RangeOverride]) -> float | None:
+        """The abnormal side's limit for a batch of `rows` rows. A batch smaller than a
+        chunk gets a wider range (std grows as 1/sqrt(rows)); a larger one keeps the chunk's
+        range (real traffic varies more than sampling noise says)."""
+        found = self.ranges.get(statistic)
+        override = overrides.get(statistic)
+        if found is None:
+            return None
+        if override is not None and getattr(override, found.side) is not None:
+            return getattr(override, found.side)
+        scale = math.sqrt(self.chunk_rows / rows) if 0 < rows < self.chunk_rows else 1.0
+        margin = max(self.k * found.std * scale, self.min_margin)
+        return found.mean - margin if found.side == "low" else found.mean + margin
+
+    def markdown(self) -> str:
+        head = (f"Normal ranges from {self.chunks} training chunks of {self.chunk_rows} rows "
+                f"(mean ± {self.k:g} std, width at least {self.min_margin:g}):\n\n"
+                "| statistic | mean | std | abnormal when |\n|---|---|---|---|\n")
+        rows = [f"| {name} | {r.mean:.4f} | {r.std:.4f} | "
+                f"{'<' if r.side == 'low' else '>'} "
+                f"{self.limit(name, self.chunk_rows, {}):.4f} |"
+                for name, r in self.ranges.items()]
+        return head + "\n".join(rows) + "\n"
+
+
+def chunk_size(rows: int, chunk_rows: int = CHUNK_ROWS, min_chunks: int = MIN_CHUNKS) -> int:
+    """The batch size, or smaller so the data gives at least `min_chunks` chunks."""
+    return max(1, min(chunk_rows, rows // min_chunks))
+
+
+def chunk_statistics(frame: pd.DataFrame, models: HealthModels, chunk_rows: int,
+                     uncertain_below: float) -> pd.DataFrame:
+    """One row of statistics per consecutive chunk of `frame` (its order kept)."""
+    starts = range(0, len(frame) - chunk_rows + 1, chunk_rows)
+    return pd.DataFrame([
+        batch_statistics(models, frame.iloc[s:s + chunk_rows], uncertain_below)
+        .values(models.classes) for s in starts])
+
+
+def held_out_rows(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The validation then the test split, each in its time order: rows the classifier and
+    the novelty models were not fitted on (on training rows they are overconfident, and
+    their ranges would be too narrow for any new traffic)."""
+    return pd.concat([splits["validation"], splits["test"]], ignore_index=True)
+
+
+def fit_thresholds(splits: dict[str, pd.DataFrame], models: HealthModels,
+                   per_class: pd.DataFrame) -> Thresholds:
+    """The ranges of every statistic over consecutive chunks of the held-out splits;
+    `per_class` is the champion's test evaluation (recall, f1 per class)."""
+    rows = held_out_rows(splits)
+    size = chunk_size(len(rows))
+    stats = chunk_statistics(rows.drop(columns=[LABEL_COLUMN], errors="ignore"),
+                             models, size, UNCERTAIN_BELOW)
+    ranges = {name: Range(mean=float(stats[name].mean()), std=float(stats[name].std(ddof=1)),
+                          side="low" if name in LOW_SIDE else "high") for name in stats}
+    return Thresholds(chunk_rows=size, chunks=len(stats), k=K_STD, min_margin=MIN_MARGIN,
+                      uncertain_below=UNCERTAIN_BELOW, ranges=ranges,
+                      champion_recall=per_class["recall"].astype(float).to_dict(),
+                      champion_f1=per_class["f1"].astype(float).to_dict())

@@ -1,0 +1,102 @@
+"""What monitoring needs from a model beyond its predictions, fitted when it is trained:
+probabilities calibrated on the validation split (scikit-learn's `CalibratedClassifierCV`
+around the frozen model, isotonic per class) for confidence-based performance estimation,
+and a novelty model (scikit-learn's `IsolationForest`) fitted on the training reference that
+tells which flows lie outside what the model was trained on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import IsolationForest
+from sklearn.frozen import FrozenEstimator
+
+from nids.data.schema import LABEL_COLUMN
+from nids.training.train import TrainedModel, encode
+
+logger = logging.getLogger(__name__)
+
+NOVELTY_ALL = "*"          # the novelty model of classes with too few reference rows
+NOVELTY_MIN_ROWS = 50
+
+
+
+@dataclass
+class HealthModels:
+    """The calibrated classifier and the novelty model of one model version."""
+
+    calibrator: CalibratedClassifierCV
+    novelty: dict[str, IsolationForest]   # per class; NOVELTY_ALL for classes with few rows
+    classes: list[str]
+    features: list[str]
+
+    def calibrated_probabilities(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities, one column per class in `classes` order."""
+        return self.calibrator.predict_proba(features[self.features])
+
+    def is_novel(self, features: pd.DataFrame, predicted: np.ndarray) -> np.ndarray:
+        """Whether each flow lies outside the reference rows of its predicted class
+        (IsolationForest's -1): an attack the model knows is not novel, an unseen one
+        taken for a known class is."""
+        values = features[self.features].to_numpy(np.float32)
+        novel = np.zeros(len(values), dtype=bool)
+        for name in np.unique(predicted):
+            rows = predicted == name
+            forest = self.novelty.get(name, self.novelty[NOVELTY_ALL])
+            novel[rows] = forest.predict(values[rows]) == -1
+        return novel
+
+    @classmethod
+    def load(cls, path: Path) -> HealthModels:
+        loaded = joblib.load(path)
+        if not isinstance(loaded, cls):
+            raise ValueError(f"{path} holds a {type(loaded).__name__}, not HealthModels; "
+                             "retrain the model so its monitoring artifacts are logged.")
+        return loaded
+
+
+def calibration_rows(splits: dict[str, pd.DataFrame], classes: list[str]) -> pd.DataFrame:
+    """The validation split, plus the training rows of classes it lacks (classes of one or
+    two rows have none there), so that every class of the model can be calibrated."""
+    validation = splits["validation"]
+    missing = sorted(set(classes) - set(validation[LABEL_COLUMN]))
+    if not missing:
+        return validation
+    logger.warning("Classes %s have no validation rows: calibrated on their training rows",
+                   missing)
+    extra = splits["train"][splits["train"][LABEL_COLUMN].isin(missing)]
+    return pd.concat([validation, extra], ignore_index=True)
+
+
+def fit_calibrator(trained: TrainedModel, rows: pd.DataFrame) -> CalibratedClassifierCV:
+    """Isotonic calibration, one class against the rest, of the frozen model."""
+    calibrator = CalibratedClassifierCV(FrozenEstimator(trained.model), method="isotonic")
+    calibrator.fit(rows[trained.features], encode(rows[LABEL_COLUMN], trained.classes))
+    return calibrator
+
+
+def fit_novelty(reference: pd.DataFrame, features: list[str],
+                seed: int) -> dict[str, IsolationForest]:
+    """An IsolationForest (missing values allowed) on the reference rows of each class with
+    at least NOVELTY_MIN_ROWS of them, and one on all rows for the other classes."""
+    def forest(rows: pd.DataFrame) -> IsolationForest:
+        return IsolationForest(n_estimators=100, random_state=seed, n_jobs=1).fit(
+            rows[features].to_numpy(np.float32))
+    counts = reference[LABEL_COLUMN].astype(str).value_counts()
+    forests = {name: forest(reference[reference[LABEL_COLUMN].astype(str) == name])
+               for name in counts[counts >= NOVELTY_MIN_ROWS].index}
+    return forests | {NOVELTY_ALL: forest(reference)}
+
+
+def fit_health_models(trained: TrainedModel, splits: dict[str, pd.DataFrame],
+                      reference: pd.DataFrame, seed: int) -> HealthModels:
+    """Calibrator (validation split) and novelty model (reference) of a trained model."""
+    calibrator = fit_calibrator(trained, calibration_rows(splits, trained.classes))
+    return HealthModels(calibrator, fit_novelty(reference, trained.features, seed),
+                        list(trained.classes), list(trained.features))

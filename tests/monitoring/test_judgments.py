@@ -1,0 +1,117 @@
+"""The three judgments of a batch on a small real XGBoost champion with real scikit-learn
+calibrator, novelty models and calibrated thresholds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from nids.config import MonitoringConfig
+from nids.data.schema import LABEL_COLUMN
+from nids.monitoring import check
+from nids.monitoring.judgment_settings import RangeOverride
+from tests.support.builders import class_flows as flows
+
+ROWS = 1_000
+
+
+@pytest.fixture(scope="module")
+def config() -> MonitoringConfig:
+    return MonitoringConfig()
+
+
+def judged(frame: pd.DataFrame, champion, config, labels: bool):
+    batch = frame if labels else frame.drop(columns=[LABEL_COLUMN])
+    return check.check_frame(batch, "batch.csv", champion, config)
+
+
+def test_calibrated_probabilities_and_thresholds_come_from_the_training_data(health_champion):
+    models, thresholds = health_champion.health_models, health_champion.thresholds
+    probabilities = models.calibrated_probabilities(flows(200, 5))
+    assert probabilities.shape == (200, 3)
+    assert probabilities.sum(axis=1) == pytest.approx(1.0)
+    assert thresholds.chunks >= 10 and thresholds.chunk_rows == 600  # 6,000 held-out rows
+    assert {"estimated_accuracy", "uncertain_share", "novel_share", "attack_share",
+            "share:DDoS", "share:PortScan"} == set(thresholds.ranges)
+    assert thresholds.ranges["attack_share"].mean == pytest.approx(0.2, abs=0.03)
+    assert thresholds.champion_recall["DDoS"] > 0.95
+    assert "| attack_share |" in thresholds.markdown()
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_traffic_like_the_training_data_is_healthy_and_normal(health_champion, config, labels):
+    checked = judged(flows(ROWS, 10), health_champion, config, labels)
+    j = checked.judgments
+    assert (j.health.verdict, j.incident.verdict, checked.retrain) == ("healthy", "normal", False)
+    assert j.health.basis == ("labels" if labels else "estimate")
+    assert j.health.statistics.estimated_accuracy > 0.95
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_a_burst_of_a_known_attack_is_an_incident_not_a_retrain(health_champion, config, labels):
+    checked = judged(flows(ROWS, 11, ("BENIGN", "DDoS"), (0.3, 0.7)), health_champion, config,
+                     labels)
+    j = checked.judgments
+    assert (j.health.verdict, j.incident.verdict, checked.retrain) == (
+        "healthy", "incident", False)
+    ddos = j.incident.attack_counts["DDoS"]
+    assert 600 < ddos < 800
+    assert any(text.startswith(f"DDoS: share {ddos / ROWS:.3f} ({ddos} rows)")
+               for text in j.incident.crossed)
+    assert j.incident.alert_text("batch.csv").startswith("Security incident in batch.csv: ")
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_an_attack_the_model_never_saw_degrades_health_and_retrains(health_champion, config,
+                                                                    labels):
+    checked = judged(flows(ROWS, 12, ("BENIGN", "Bot"), (0.7, 0.3)), health_champion, config,
+                     labels)
+    j = checked.judgments
+    assert j.health.verdict == "degraded" and checked.retrain and checked.verdict == "retrain"
+    if labels:
+        assert any(t.startswith("recall of Bot 0.000") and "never saw" in t
+                   for t in j.health.crossed)
+    else:
+        assert any(t.startswith("novel share") for t in j.health.crossed)
+    assert check.retrain_reason(checked).startswith("model health degraded on batch.csv: ")
+
+
+def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):
+    frame = pd.concat([flows(ROWS, 13, ("BENIGN",), (1.0,)),
+                       flows(10, 14, ("Bot",), (1.0,))], ignore_index=True)
+    j = judged(frame, health_champion, config, labels=True).judgments
+    assert j.health.per_class["Bot"].support == 10 and not j.health.per_class["Bot"].decisive
+    assert not any("Bot" in text for text in j.health.crossed)
+
+
+def test_drift_alone_is_reported_and_retrains_only_where_config_says(health_champion, config):
+    shifted = flows(ROWS, 15)
+    shifted.iloc[:, 8:40] *= 50   # features the classes do not differ on
+    checked = judged(shifted, health_champion, config, labels=True)
+    assert checked.judgments.drift == "drift" and checked.judgments.health.verdict == "healthy"
+    assert not checked.retrain and not checked.judgments.alert_drift
+    retraining = config.model_copy(update={"judgments": config.judgments.model_copy(
+        update={"drift_action": "retrain"})})
+    assert judged(shifted, health_champion, retraining, labels=True).retrain
+
+
+def test_ranges_widen_for_small_batches_and_config_overrides_them(health_champion):
+    thresholds = health_champion.thresholds
+    at_chunk = thresholds.limit("attack_share", thresholds.chunk_rows, {})
+    assert thresholds.limit("attack_share", thresholds.chunk_rows // 4, {}) > at_chunk
+    assert thresholds.limit("attack_share", thresholds.chunk_rows * 10, {}) == at_chunk
+    assert thresholds.limit("attack_share", 100, {"attack_share": RangeOverride(high=0.5)}) == 0.5
+    assert thresholds.limit("estimated_accuracy", thresholds.chunk_rows, {}) < 1.0
+
+
+def test_the_outcome_and_the_artifact_carry_the_three_verdicts(health_champion, config):
+    checked = judged(flows(ROWS, 11, ("BENIGN", "DDoS"), (0.3, 0.7)), health_champion, config,
+                     labels=False)
+    outcome = check.outcome_of(checked, health_champion, None)
+    assert (outcome.health, outcome.incident, outcome.verdict) == ("healthy", "incident",
+                                                                   checked.verdict)
+    assert outcome.incident_crossed == checked.judgments.incident.crossed
+    markdown = check.markdown_of(checked, health_champion)
+    for heading in ("### Model health: **healthy**", "### Security incident: **incident**",
+                    "### Data drift", "### Thresholds"):
+        assert heading in markdown
