@@ -89,7 +89,7 @@ def timed(function, *args):
 
 def record_parts(checked: check.BatchCheck, champion: check.Champion) -> str:
     """Where the time of a record goes, and what Evidently's full snapshot would weigh."""
-    values = dashboard.batch_values(checked.drift.summary, checked.decision, 0.9)
+    values = dashboard.batch_values(checked.drift.summary, checked.verdict, 0.9)
     run, values_s = timed(dashboard.values_run, values)
     model, merge_s = timed(workspace.batch_snapshot, checked, run, datetime.now(UTC), {}, [])
     text, dump_s = timed(lambda: json.dumps(model.dict(), cls=NumpyEncoder))
@@ -109,7 +109,7 @@ def record_batches(folder: Path, champion, batches, config: MonitoringConfig) ->
         print(f"{name:<28} {len(batch):>6,} rows  check {check_s:5.1f} s  "
               f"record {recorded.seconds:4.2f} s  snapshot {recorded.snapshot_bytes / 1e6:.2f} MB"
               f"  report {html_path.stat().st_size / 1e6:.2f} MB "
-              f"(single file {single.stat().st_size / 1e6:.2f} MB)  {checked.decision.verdict}")
+              f"(single file {single.stat().st_size / 1e6:.2f} MB)  {checked.verdict}")
         print(f"    {record_parts(checked, champion)}")
 
 

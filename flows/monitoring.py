@@ -24,7 +24,7 @@ from nids.data import batches, claims
 from nids.data.claims import Claim
 from nids.monitoring import alerts, check, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
-from nids.monitoring.dashboard import JudgmentValues
+from nids.monitoring.dashboard import JudgmentValues, judgment_values
 from nids.monitoring.events import emit_verdicts
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 
@@ -176,7 +176,8 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
     champion = champion or load_champion(config)
     checked = check_batch(reading.frame, claimed.name, champion, config)
     html_path = save_report(checked, champion, config, claimed.sha256)
-    record_history(claimed.path, checked, champion, config, html_path)
+    record_history(claimed.path, checked, champion, config, html_path,
+                   judgment_values(checked.judgments))
     location = save_predictions(checked, claimed)
     sent = announce(checked, champion, config)
     retrained = start_retraining(checked, config) if checked.retrain else None

@@ -24,9 +24,10 @@ from evidently.sdk.models import DashboardModel, DashboardPanelPlot, DashboardTa
 from evidently.sdk.panels import bar_plot_panel, counter_panel, line_plot_panel
 from pydantic import BaseModel, Field
 
-from nids.monitoring.decision import DriftDecision, Verdict
+from nids.monitoring.decision import Verdict
 from nids.monitoring.drift import ColumnDrift, DriftSummary
 from nids.monitoring.frames import report_column_name
+from nids.monitoring.judgments import Judgments, judgment_fields
 from nids.monitoring.settings import DriftSettings, is_p_value
 
 VERDICTS: tuple[str, ...] = get_args(Verdict)
@@ -69,6 +70,14 @@ class JudgmentValues(BaseModel):
                 "incident_crossed": "; ".join(self.incident_crossed) or "none"}
 
 
+def judgment_values(judgments: Judgments | None) -> JudgmentValues | None:
+    """What the dashboard shows of a batch's judgments (None: not judged)."""
+    if judgments is None:
+        return None
+    return JudgmentValues(**judgments.health.statistics.values([]),
+                          **judgment_fields(judgments))
+
+
 class BatchValues(BaseModel):
     """What the dashboard plots for one batch, beside Evidently's per-column drift scores."""
 
@@ -89,13 +98,13 @@ class BatchValues(BaseModel):
         return {name: float(value) for name, value in values.items()} | flags | judged
 
 
-def batch_values(summary: DriftSummary, decision: DriftDecision, champion_macro_f1: float | None,
+def batch_values(summary: DriftSummary, verdict: Verdict, champion_macro_f1: float | None,
                  judgments: JudgmentValues | None = None) -> BatchValues:
-    """The dashboard's values of a checked batch."""
+    """The dashboard's values of a checked batch; `verdict`: what the flow did about it."""
     return BatchValues(
         drifted_share=summary.drifted_share, prediction_drift=summary.prediction_drift.score,
         drifted_columns=len(summary.drifted_columns), macro_f1=summary.macro_f1,
-        accuracy=summary.accuracy, champion_macro_f1=champion_macro_f1, verdict=decision.verdict,
+        accuracy=summary.accuracy, champion_macro_f1=champion_macro_f1, verdict=verdict,
         judgments=judgments)
 
 
@@ -186,7 +195,8 @@ def panels(settings: DriftSettings, columns: list[str],
                         description="Quality drop when the batch is more than "
                         f"{settings.max_macro_f1_drop:g} below the champion", size="half"),
         bar_plot_panel("Verdict per batch", _verdicts(), stacked=True, size="half",
-                       description="ok, drift (quality holds) or retrain"),
+                       description="What the flow did: retrain (degraded health, or drift where "
+                       "config says), drift reported, ok"),
         *(judgment_panels() if judged else []),
         line_plot_panel("Most-drifted columns", column_lines,
                         description="Drift score per column (Wasserstein distance in reference "

@@ -176,7 +176,7 @@ def describe(checked: BatchCheck, champion: Champion, report: str,
              judgments: JudgmentValues | None = None) -> tuple[dict[str, str], list[str]]:
     """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch, with
     its judgments' verdicts when it was judged."""
-    verdict = checked.decision.verdict
+    verdict = checked.verdict  # the action, whichever judgment asked for it
     metadata = {
         "batch": checked.batch, "model_name": champion.model_name,
         "model_version": str(champion.version), "verdict": verdict, "report": report,
@@ -212,7 +212,7 @@ def record_batch(checked: BatchCheck, champion: Champion, config: MonitoringConf
     check_version(workspace_dir)
     workspace = Workspace(str(workspace_dir))
     project = open_project(workspace, champion.model_name)
-    values = dashboard.batch_values(checked.drift.summary, checked.decision,
+    values = dashboard.batch_values(checked.drift.summary, checked.verdict,
                                     champion.bundle.test_metric("macro_f1"), judgments)
     metadata, tags = describe(checked, champion, html_path.relative_to(reports_dir).as_posix(),
                               judgments)
