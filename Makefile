@@ -67,6 +67,7 @@ bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.ingest
 	$(PYTHON) -m bench.cross_release
 	$(PYTHON) -m bench.serving
+	$(PYTHON) -m bench.dashboard
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

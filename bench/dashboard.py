@@ -9,9 +9,27 @@ single-file size); then the start time of `evidently ui` (as `make serve` starts
 workspace, its first dashboard query and its memory.
 
     .venv/bin/python -m bench.dashboard [--data ../shared/cicids2017] [--batches 6]
+                                        [--copies 120,720]
 
-Measured 2026-11-29 (2 shared CPUs, load ~6 from other jobs): see the README's
-"Monitoring over time" section for the figures.
+`--copies` also starts the UI over workspaces of that many copies of the last real snapshot,
+an hour apart (what retention keeps of an hourly deployment), and prints their disk.
+
+Measured 2026-11-29 (2 CPUs shared with other jobs, load 4-7), 5,000-row batches, 78 columns:
+
+    record a batch (snapshot + dashboard + retention)   0.6-1.3 s   (one-row values run 0.5-0.8 s,
+                                                                     JSON 0.1 s)
+    snapshot on disk                                     0.29 MB     (Evidently's whole: 5.50 MB)
+    HTML report                                          2.68 MB     (single file: 6.34 MB)
+
+    evidently ui over        healthy (/api/version)   first /api/projects answer   RSS
+    an empty project         18.5 s                   18.5 s                       0.33 GB
+    6 real snapshots         12.4 s                   12.8 s                       0.34 GB
+    120 copies (35 MB)       18.6 s                   39.3 s                       0.56 GB
+    168 copies (48 MB)       22.0 s                   42.6 s                       0.64 GB
+    720 copies (209 MB)      20.4 s                   108.6 s                      1.70 GB
+
+(earlier, at load 5-8: 120 whole snapshots, plots kept, in 117 s and 3.6 GB). The UI loads a
+project's snapshots on its first request after a start, then follows new files.
 """
 
 from __future__ import annotations
@@ -21,6 +39,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 import urllib.request
@@ -70,7 +89,7 @@ def timed(function, *args):
 
 def record_parts(checked: check.BatchCheck, champion: check.Champion) -> str:
     """Where the time of a record goes, and what Evidently's full snapshot would weigh."""
-    values = dashboard.batch_values(checked.drift.summary, checked.decision, 0.9)
+    values = dashboard.batch_values(checked.drift.summary, checked.verdict, 0.9)
     run, values_s = timed(dashboard.values_run, values)
     model, merge_s = timed(workspace.batch_snapshot, checked, run, datetime.now(UTC), {}, [])
     text, dump_s = timed(lambda: json.dumps(model.dict(), cls=NumpyEncoder))
@@ -90,16 +109,36 @@ def record_batches(folder: Path, champion, batches, config: MonitoringConfig) ->
         print(f"{name:<28} {len(batch):>6,} rows  check {check_s:5.1f} s  "
               f"record {recorded.seconds:4.2f} s  snapshot {recorded.snapshot_bytes / 1e6:.2f} MB"
               f"  report {html_path.stat().st_size / 1e6:.2f} MB "
-              f"(single file {single.stat().st_size / 1e6:.2f} MB)  {checked.decision.verdict}")
+              f"(single file {single.stat().st_size / 1e6:.2f} MB)  {checked.verdict}")
         print(f"    {record_parts(checked, champion)}")
 
 
-def ui_start(config: MonitoringConfig, folder: Path) -> None:
+def copied_workspace(workspace_dir: Path, folder: Path, count: int) -> Path:
+    """A workspace of `count` copies of the newest snapshot of `workspace_dir`, an hour apart."""
+    target = folder / f"copies-{count}"
+    shutil.copytree(workspace_dir, target)  # version marker, project metadata, dashboard
+    [snapshots] = [p / "snapshots" for p in target.iterdir() if p.is_dir()]
+    originals = sorted(snapshots.glob("*.json"))
+    model = json.loads(originals[-1].read_text(encoding="utf-8"))
+    for original in originals:
+        original.unlink()
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    for hour in range(count):
+        at = start + timedelta(hours=hour)
+        model["timestamp"] = at.isoformat()
+        path = snapshots / f"{workspace.snapshot_id_at(at)}.json"
+        path.write_text(json.dumps(model), encoding="utf-8")
+    size = sum(p.stat().st_size for p in snapshots.glob("*.json"))
+    print(f"{count} copies of a real snapshot: {size / 1e6:.0f} MB on disk")
+    return target
+
+
+def ui_start(workspace_dir: Path, folder: Path) -> None:
     """`evidently ui` as make serve starts it: time to healthy, first dashboard query, RSS."""
     prefect_port, mlflow_port, ui_port = free_ports(3)
     layout = dataclasses.replace(
         isolated_layout(folder / "state", prefect_port, mlflow_port, evidently_port=ui_port),
-        workspace_dir=Path(config.history.workspace_dir))
+        workspace_dir=workspace_dir)
     [spec] = [s for s in server_specs(layout, os.environ) if s.name == EVIDENTLY_UI]
     started = time.perf_counter()
     process = start_process(spec)
@@ -116,8 +155,9 @@ def ui_start(config: MonitoringConfig, folder: Path) -> None:
                 "column": "drifted_share"}, "metric": "evidently:metric_v2:MeanValue"}]})
         ui = psutil.Process(process.pid)
         rss = sum(p.memory_info().rss for p in [ui, *ui.children(recursive=True)])
+        points = len(series["series"][0]["values"]) if series["series"] else 0
         print(f"evidently ui: healthy after {healthy:.1f} s, workspace loaded after "
-              f"{loaded:.1f} s, drifted-share points {len(series['series'][0]['values'])}, "
+              f"{loaded:.1f} s, drifted-share points {points}, "
               f"RSS {rss / 1e6:.0f} MB")
     finally:
         stop_groups({process.pid: 10.0})
@@ -128,6 +168,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--copies", default="",
+                        help="comma-separated snapshot counts to start the UI over, e.g. 120,720")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +188,10 @@ def main() -> None:
         print(f"champion on {len(reference):,} real rows of {len(FEATURE_COLUMNS)} features; "
               f"batches of 5,000 real rows from {', '.join(f.name for f in files)}")
         record_batches(folder, champion, batches, config)
-        ui_start(config, folder)
+        workspace_dir = Path(config.history.workspace_dir)
+        ui_start(workspace_dir, folder)
+        for count in filter(None, args.copies.split(",")):
+            ui_start(copied_workspace(workspace_dir, folder, int(count)), folder)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from prefect import flow, get_run_logger
 
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
-from nids.config import DataSource, load_monitoring_config, load_training_config
+from nids.config import DataSource, load_monitoring_config, load_training_config, project_path
 from nids.data import sources
-from nids.monitoring import scenario
+from nids.monitoring import scenario, workspace
 from nids.monitoring.outcomes import BatchOutcome
 from nids.paths import DATA_DIR
 from nids.tracking import registry
@@ -39,6 +39,8 @@ def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[Bat
     training.data.source = DataSource.REAL
     registry.use_tracking_store()
     registry.delete_registered_model(MODEL_NAME)  # each tour starts from a fresh model
+    workspace.delete_model_project(  # and a fresh dashboard
+        project_path(load_monitoring_config().history.workspace_dir), MODEL_NAME)
     training_flow(config=training, reason="scenario: first model on Monday-Wednesday")
 
     frame = scenario.replay_traffic(source, training, SCENARIO_DIR, seed)

@@ -24,6 +24,7 @@ from nids.data import batches, claims
 from nids.data.claims import Claim
 from nids.monitoring import alerts, check, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
+from nids.monitoring.dashboard import JudgmentValues, judgment_values
 from nids.monitoring.events import emit_verdicts
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 
@@ -96,10 +97,12 @@ def save_predictions(checked: BatchCheck, claimed: Claim) -> Path:
 
 
 def record_history(path: Path, checked: BatchCheck, champion: Champion,
-                   config: MonitoringConfig, html_path: Path) -> workspace.RecordedBatch:
-    """Add the batch's snapshot to the Evidently workspace (the dashboard), prune old history."""
+                   config: MonitoringConfig, html_path: Path,
+                   judgments: JudgmentValues | None = None) -> workspace.RecordedBatch:
+    """Add the batch's snapshot to the Evidently workspace (the dashboard), prune old history.
+    `judgments`: the batch's three judgments for their panels (None: not judged)."""
     recorded = workspace.record_batch(checked, champion, config, workspace.batch_time(path),
-                                      html_path)
+                                      html_path, judgments)
     get_run_logger().info("%s: snapshot %s added to the dashboard in %.1f s (%.1f MB); pruned "
                           "%d snapshots, %d reports", checked.batch, recorded.snapshot_id,
                           recorded.seconds, recorded.snapshot_bytes / 1e6,
@@ -173,7 +176,8 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
     champion = champion or load_champion(config)
     checked = check_batch(reading.frame, claimed.name, champion, config)
     html_path = save_report(checked, champion, config, claimed.sha256)
-    record_history(claimed.path, checked, champion, config, html_path)
+    record_history(claimed.path, checked, champion, config, html_path,
+                   judgment_values(checked.judgments))
     location = save_predictions(checked, claimed)
     sent = announce(checked, champion, config)
     retrained = start_retraining(checked, config) if checked.retrain else None

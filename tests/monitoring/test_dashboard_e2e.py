@@ -28,7 +28,9 @@ from tests.support import chromium
 MODEL = "e2e-dashboard"
 ARRIVAL = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # the first batch; the others hourly
 PANELS = ["Batches by verdict", "Drifted-column share", "Prediction drift",
-          "Macro-F1 (batches with labels)", "Verdict per batch", "Most-drifted columns"]
+          "Macro-F1 (batches with labels)", "Verdict per batch", "Judgments",
+          "Estimated accuracy", "Attack share", "Unsure and novel flows", "Judgments per batch",
+          "Most-drifted columns"]
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +98,12 @@ def test_the_flow_adds_one_snapshot_per_batch_at_its_arrival(monitored):
         snapshot = by_batch[outcome.batch]
         stamp = datetime.fromisoformat(snapshot["timestamp"])
         assert stamp == arrivals[outcome.batch]
+        assert outcome.health is not None  # the champion has its health models
         assert snapshot["tags"] == [f"model_version:{outcome.model_version}",
-                                    f"verdict:{outcome.verdict}"]
+                                    f"verdict:{outcome.verdict}", f"health:{outcome.health}",
+                                    f"incident:{outcome.incident}", f"drift:{outcome.drift}"]
+        assert snapshot["metadata"]["health_crossed"] == (
+            "; ".join(outcome.health_crossed) or "none")
     names = [p.stem for p in (project / "snapshots").glob("*.json")]
     assert sorted(workspace.snapshot_time(uuid.UUID(name)) for name in names) == sorted(
         arrivals.values())
@@ -115,6 +121,10 @@ def test_the_ui_shows_the_dashboard_one_point_per_batch(monitored, evidently_ui,
                  {"series_filter": [drifted_share]})
     [line] = series["series"]
     assert len(line["values"]) == len(outcomes) == 3 and None not in line["values"]
+    estimated = {**drifted_share, "metric_labels": {"column": "estimated_accuracy"}}
+    [line] = api(evidently_ui, f"/api/v2/snapshots/{project['id']}/data_series_batch",
+                 {"series_filter": [estimated]})["series"]
+    assert len(line["values"]) == 3 and all(0 < value <= 1 for value in line["values"])
     assert [datetime.fromisoformat(s["timestamp"]) for s in series["sources"]] == sorted(
         arrivals.values())
 

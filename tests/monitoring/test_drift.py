@@ -20,6 +20,7 @@ from nids.monitoring.drift import (
     summarize_snapshot,
 )
 from nids.monitoring.frames import OUTCOME_COLUMN, has_labels, prepare_frame, sample_for_drift
+from nids.monitoring.report_html import LIB_NAME
 from nids.monitoring.settings import (
     CategoricalMethod,
     ColumnTest,
@@ -350,14 +351,14 @@ def test_save_report_writes_html_and_json(tmp_path: Path, same_snapshot: Run):
     assert html_path.stat().st_size > 10_000
     assert "drawDashboard" in html_path.read_text(encoding="utf-8")
     assert json.loads(json_path.read_text(encoding="utf-8")) == {"batch": "b1"}
-    written = sorted(p.name for p in html_path.parent.iterdir() if p.is_file())  # not js/
-    assert written == ["r.html", "r.json"]
+    assert sorted(p.name for p in html_path.parent.iterdir()) == ["js", "r.html", "r.json"]
+    assert (html_path.parent / "js" / LIB_NAME).is_file()  # the library the report loads
 
 
 class BrokenSnapshot:
     """A snapshot that cannot be rendered."""
 
-    def to_snapshot_model(self):
+    def to_snapshot_model(self) -> None:
         raise RuntimeError("cannot render the snapshot")
 
 
@@ -368,5 +369,5 @@ def test_failed_html_keeps_the_previous_report(tmp_path: Path):
         save_report(BrokenSnapshot(), html_path, json_path, Entry(batch="b1"))
     assert html_path.read_text() == "previous report"
     assert not json_path.exists()
-    files = [p.name for p in tmp_path.iterdir() if p.is_file()]
-    assert files == ["r.html"]  # no temporary file left
+    # no temporary file left, and no js/ either: the page is rendered before anything is written
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]

@@ -238,6 +238,18 @@ def test_the_index_links_to_the_dashboard(url, link):
     assert (link in page) if link else "dashboard" not in page
 
 
+def test_a_models_project_can_start_afresh(tmp_path: Path):
+    space = Workspace(str(tmp_path))
+    project = workspace.open_project(space, "tour-model")
+    assert workspace.open_project(space, "tour-model").id == project.id  # one per model
+    other = workspace.open_project(space, "other-model")
+    assert workspace.delete_model_project(tmp_path, "tour-model")
+    assert [p.name for p in Workspace(str(tmp_path)).list_projects()] == ["other-model"]
+    assert not workspace.delete_model_project(tmp_path, "tour-model")
+    assert not workspace.delete_model_project(tmp_path / "missing", "tour-model")
+    assert other.id != project.id
+
+
 def test_files_appear_in_the_workspace_complete_staged_outside_it(tmp_path: Path):
     space = tmp_path / "workspace"
     target = workspace.publish(space, "p/dashboard.json", DashboardModel(tabs=[], panels=[]))

@@ -6,12 +6,16 @@ results through a small Evidently report over a one-row frame, `values_run`: one
 per value, so each batch is one point on each line. The drifted share and prediction drift
 are plotted from these values too: Evidently's own DriftedColumnsCount and ValueDrift results
 carry the tested columns and thresholds as labels, so a config change would split a line.
+
+Monitoring's three judgments (model health, security incident, data drift) come in as a
+`JudgmentValues`: their statistics become values, their verdicts tags and metadata, and their
+panels join the dashboard from the first batch that carries them.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import get_args
+from typing import Literal, get_args
 
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report, Run
@@ -20,14 +24,58 @@ from evidently.sdk.models import DashboardModel, DashboardPanelPlot, DashboardTa
 from evidently.sdk.panels import bar_plot_panel, counter_panel, line_plot_panel
 from pydantic import BaseModel, Field
 
-from nids.monitoring.decision import DriftDecision, Verdict
+from nids.monitoring.decision import Verdict
 from nids.monitoring.drift import ColumnDrift, DriftSummary
 from nids.monitoring.frames import report_column_name
+from nids.monitoring.judgments import Judgments, judgment_fields
 from nids.monitoring.settings import DriftSettings, is_p_value
 
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 TAB_TITLE = "Monitoring"
+JUDGMENTS_TITLE = "Judgments"
 _IDS = uuid.UUID("8a4c0c4e-5f0b-4c55-9a53-6e1d2b7d9c11")  # namespace of stable panel ids
+
+
+class JudgmentValues(BaseModel):
+    """Monitoring's three judgments of a batch, as the dashboard shows them. Field names are
+    those of BatchStatistics.values() and of the judgments' outcome fields, so
+    `JudgmentValues(**statistics.values([]), **judgment_fields(judgments))` builds it."""
+
+    health: Literal["healthy", "degraded"]
+    incident: Literal["incident", "normal"]
+    drift: Literal["drift", "ok"]
+    estimated_accuracy: float = Field(description="Mean calibrated max-probability.")
+    uncertain_share: float
+    novel_share: float
+    attack_share: float
+    health_crossed: list[str] = Field(default_factory=list)
+    incident_crossed: list[str] = Field(default_factory=list)
+
+    def columns(self) -> dict[str, float]:
+        """The statistics, and one 0/1 column per abnormal verdict (their sums count)."""
+        return {"estimated_accuracy": self.estimated_accuracy,
+                "uncertain_share": self.uncertain_share, "novel_share": self.novel_share,
+                "attack_share": self.attack_share,
+                "health_degraded": float(self.health == "degraded"),
+                "incident": float(self.incident == "incident"),
+                "data_drift": float(self.drift == "drift")}
+
+    def tags(self) -> list[str]:
+        return [f"health:{self.health}", f"incident:{self.incident}", f"drift:{self.drift}"]
+
+    def metadata(self) -> dict[str, str]:
+        """Strings only: the UI's API accepts no other."""
+        return {"health": self.health, "incident": self.incident, "drift": self.drift,
+                "health_crossed": "; ".join(self.health_crossed) or "none",
+                "incident_crossed": "; ".join(self.incident_crossed) or "none"}
+
+
+def judgment_values(judgments: Judgments | None) -> JudgmentValues | None:
+    """What the dashboard shows of a batch's judgments (None: not judged)."""
+    if judgments is None:
+        return None
+    return JudgmentValues(**judgments.health.statistics.values([]),
+                          **judgment_fields(judgments))
 
 
 class BatchValues(BaseModel):
@@ -40,24 +88,24 @@ class BatchValues(BaseModel):
     accuracy: float | None = None
     champion_macro_f1: float | None = Field(None, description="On the champion's test split.")
     verdict: Verdict
-    # Estimated performance and attack share come with monitoring's model-health checks:
-    # add them here as optional fields, and a panel for them in `panels` below.
+    judgments: JudgmentValues | None = Field(None, description="None: batch not judged.")
 
     def columns(self) -> dict[str, float]:
         """The numeric values present, with one 0/1 column per verdict (their sums count)."""
-        values = self.model_dump(exclude={"verdict"}, exclude_none=True)
+        values = self.model_dump(exclude={"verdict", "judgments"}, exclude_none=True)
         flags = {f"verdict_{verdict}": float(self.verdict == verdict) for verdict in VERDICTS}
-        return {name: float(value) for name, value in values.items()} | flags
+        judged = self.judgments.columns() if self.judgments else {}
+        return {name: float(value) for name, value in values.items()} | flags | judged
 
 
-def batch_values(summary: DriftSummary, decision: DriftDecision,
-                 champion_macro_f1: float | None) -> BatchValues:
-    """The dashboard's values of a checked batch."""
+def batch_values(summary: DriftSummary, verdict: Verdict, champion_macro_f1: float | None,
+                 judgments: JudgmentValues | None = None) -> BatchValues:
+    """The dashboard's values of a checked batch; `verdict`: what the flow did about it."""
     return BatchValues(
         drifted_share=summary.drifted_share, prediction_drift=summary.prediction_drift.score,
         drifted_columns=len(summary.drifted_columns), macro_f1=summary.macro_f1,
-        accuracy=summary.accuracy, champion_macro_f1=champion_macro_f1, verdict=decision.verdict,
-    )
+        accuracy=summary.accuracy, champion_macro_f1=champion_macro_f1, verdict=verdict,
+        judgments=judgments)
 
 
 def values_run(values: BatchValues) -> Run:
@@ -90,8 +138,42 @@ def _verdicts() -> list[PanelMetric]:
     return [_value(f"verdict_{verdict}", verdict) for verdict in VERDICTS]
 
 
-def panels(settings: DriftSettings, columns: list[str]) -> list[DashboardPanelPlot]:
-    """The dashboard's panels, top to bottom; `columns` get one line each (feature names)."""
+def _judgment_flags() -> list[PanelMetric]:
+    return [_value("health_degraded", "health degraded"), _value("incident", "incident"),
+            _value("data_drift", "data drift")]
+
+
+def judgment_panels() -> list[DashboardPanelPlot]:
+    """The panels of monitoring's three judgments (batches that carry JudgmentValues)."""
+    return [
+        counter_panel(JUDGMENTS_TITLE, _judgment_flags(), aggregation="sum",
+                      description="Batches in the time range with degraded health, a security "
+                      "incident, data drift"),
+        line_plot_panel("Estimated accuracy",
+                        [_value("estimated_accuracy", "estimated (no labels)"),
+                         _value("accuracy", "measured (batches with labels)")],
+                        description="Mean calibrated confidence of the predicted class",
+                        size="half"),
+        line_plot_panel("Attack share", [_value("attack_share", "predicted attacks")],
+                        description="Share of flows predicted as any attack class", size="half"),
+        line_plot_panel("Unsure and novel flows",
+                        [_value("uncertain_share", "unsure"), _value("novel_share", "novel")],
+                        description="Shares the model is unsure about, and unlike its training "
+                        "reference", size="half"),
+        bar_plot_panel("Judgments per batch", _judgment_flags(), stacked=True, size="half",
+                       description="Degraded health, incident, data drift"),
+    ]
+
+
+def shows_judgments(model: DashboardModel) -> bool:
+    """Whether a dashboard already has the judgments' panels (they stay once they came)."""
+    return uuid.uuid5(_IDS, JUDGMENTS_TITLE) in {panel.id for panel in model.panels}
+
+
+def panels(settings: DriftSettings, columns: list[str],
+           judged: bool = False) -> list[DashboardPanelPlot]:
+    """The dashboard's panels, top to bottom; `columns` get one line each (feature names);
+    `judged` adds the judgments' panels."""
     column_lines = [
         PanelMetric(legend=column, metric="ValueDrift",
                     metric_labels={"column": report_column_name(column, settings.feature_scale)})
@@ -113,8 +195,9 @@ def panels(settings: DriftSettings, columns: list[str]) -> list[DashboardPanelPl
                         description="Quality drop when the batch is more than "
                         f"{settings.max_macro_f1_drop:g} below the champion", size="half"),
         bar_plot_panel("Verdict per batch", _verdicts(), stacked=True, size="half",
-                       description="ok, drift (quality holds) or retrain"),
-        # Estimated performance and attack share: their panels go here once BatchValues has them.
+                       description="What the flow did: retrain (degraded health, or drift where "
+                       "config says), drift reported, ok"),
+        *(judgment_panels() if judged else []),
         line_plot_panel("Most-drifted columns", column_lines,
                         description="Drift score per column (Wasserstein distance in reference "
                         "stds unless overridden), the latest batch's most drifted"),
@@ -122,9 +205,10 @@ def panels(settings: DriftSettings, columns: list[str]) -> list[DashboardPanelPl
     return [plot.copy(update={"id": uuid.uuid5(_IDS, plot.title)}) for plot in plots]
 
 
-def dashboard_model(settings: DriftSettings, columns: list[str]) -> DashboardModel:
+def dashboard_model(settings: DriftSettings, columns: list[str],
+                    judged: bool = False) -> DashboardModel:
     """The whole dashboard: one tab holding every panel, with stable ids."""
-    plots = panels(settings, columns)
+    plots = panels(settings, columns, judged)
     tab = DashboardTabModel(id=uuid.uuid5(_IDS, TAB_TITLE), title=TAB_TITLE,
                             panels=[plot.id for plot in plots])
     return DashboardModel(tabs=[tab], panels=plots)

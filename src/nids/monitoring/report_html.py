@@ -72,5 +72,6 @@ def compact_html(snapshot: Run) -> str:
 
 def write_compact_html(snapshot: Run, path: Path) -> None:
     """Write the report to `path` and make sure `js/` beside it holds the library it loads."""
+    page = compact_html(snapshot)  # first: a report that fails to render leaves nothing
     ensure_library(path.parent)
-    path.write_text(compact_html(snapshot), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")

@@ -13,7 +13,7 @@ A snapshot keeps every metric result (so any of them can be plotted) but not the
 distribution plots, which stay in the batch's HTML report (named in the snapshot's metadata):
 the local UI holds every snapshot of a project in memory, and with them a real 78-column
 snapshot weighs 5.5 MB on disk, about 30 MB in the UI and a second to load (120 of them:
-3.6 GB and two minutes before the dashboard's first answer). Without them: about 0.2 MB.
+3.6 GB and two minutes before the dashboard's first answer). Without them: 0.2-0.3 MB.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from nids.data.schema import PREDICTION_COLUMN
 from nids.io import atomic_path
 from nids.monitoring import dashboard
 from nids.monitoring.check import BatchCheck, Champion
+from nids.monitoring.dashboard import JudgmentValues
 from nids.monitoring.history import expired
 from nids.monitoring.reports import prune_reports
 
@@ -106,7 +107,8 @@ def check_version(workspace_dir: Path) -> None:
             "version that writes and serves the workspace) or move the workspace aside.")
 
 
-def publish(workspace_dir: Path, relative: str, model) -> Path:
+def publish(workspace_dir: Path, relative: str,
+            model: SnapshotModel | DashboardModel | ProjectModel) -> Path:
     """Write an Evidently model as JSON (as Evidently's LocalState does) to workspace_dir /
     relative, staged beside the workspace so that the watching UI sees one complete file."""
     target = workspace_dir / relative
@@ -138,6 +140,19 @@ def column_drift_metrics(model: SnapshotModel) -> set[str]:
             and result.metric_value_location.metric.params["column"] != PREDICTION_COLUMN}
 
 
+def delete_model_project(workspace_dir: Path, model_name: str) -> bool:
+    """Delete a model's project with its snapshots and dashboard; False when there is none."""
+    if not workspace_dir.is_dir():
+        return False
+    space = Workspace(str(workspace_dir))
+    project_id = uuid.uuid5(_PROJECT_IDS, model_name)
+    if space.get_project(project_id) is None:
+        return False
+    space.delete_project(project_id)
+    logger.info("Deleted the Evidently project of %s from %s", model_name, workspace_dir)
+    return True
+
+
 def batch_snapshot(checked: BatchCheck, values: Run, at: datetime, metadata: dict[str, str],
                    tags: list[str]) -> SnapshotModel:
     """The batch's drift run with its dashboard values first, at the batch's time; every
@@ -157,15 +172,20 @@ def batch_snapshot(checked: BatchCheck, values: Run, at: datetime, metadata: dic
     })
 
 
-def describe(checked: BatchCheck, champion: Champion, report: str) -> tuple[dict, list]:
-    """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch."""
-    verdict = checked.decision.verdict
+def describe(checked: BatchCheck, champion: Champion, report: str,
+             judgments: JudgmentValues | None = None) -> tuple[dict[str, str], list[str]]:
+    """Snapshot metadata (strings: the UI's API accepts no other) and tags of a batch, with
+    its judgments' verdicts when it was judged."""
+    verdict = checked.verdict  # the action, whichever judgment asked for it
     metadata = {
         "batch": checked.batch, "model_name": champion.model_name,
         "model_version": str(champion.version), "verdict": verdict, "report": report,
         "crossed": "; ".join(c.message for c in checked.decision.crossed) or "none",
     }
-    return metadata, [f"model_version:{champion.version}", f"verdict:{verdict}"]
+    tags = [f"model_version:{champion.version}", f"verdict:{verdict}"]
+    if judgments is None:
+        return metadata, tags
+    return metadata | judgments.metadata(), tags + judgments.tags()
 
 
 def prune_snapshots(workspace: Workspace, project_id: uuid.UUID, keep_days: float | None,
@@ -182,23 +202,28 @@ def prune_snapshots(workspace: Workspace, project_id: uuid.UUID, keep_days: floa
 
 
 def record_batch(checked: BatchCheck, champion: Champion, config: MonitoringConfig,
-                 at: datetime, html_path: Path) -> RecordedBatch:
-    """Add the batch's snapshot to its model's project, sync the dashboard, apply retention."""
+                 at: datetime, html_path: Path,
+                 judgments: JudgmentValues | None = None) -> RecordedBatch:
+    """Add the batch's snapshot to its model's project, sync the dashboard, apply retention.
+    `judgments`: monitoring's three judgments of the batch (None: not judged)."""
     started = time.perf_counter()
     settings, reports_dir = config.history, project_path(config.reports_dir)
     workspace_dir = project_path(settings.workspace_dir)
     check_version(workspace_dir)
     workspace = Workspace(str(workspace_dir))
     project = open_project(workspace, champion.model_name)
-    values = dashboard.batch_values(checked.drift.summary, checked.decision,
-                                    champion.bundle.test_metric("macro_f1"))
-    metadata, tags = describe(checked, champion, html_path.relative_to(reports_dir).as_posix())
+    values = dashboard.batch_values(checked.drift.summary, checked.verdict,
+                                    champion.bundle.test_metric("macro_f1"), judgments)
+    metadata, tags = describe(checked, champion, html_path.relative_to(reports_dir).as_posix(),
+                              judgments)
     snapshot = batch_snapshot(checked, dashboard.values_run(values), at, metadata, tags)
     snapshot_id = snapshot_id_at(at)
     path = publish(workspace_dir, f"{project.id}/snapshots/{snapshot_id}.json", snapshot)
+    judged = judgments is not None or dashboard.shows_judgments(
+        workspace.get_dashboard(project.id))
     sync_dashboard(workspace_dir, project.id, dashboard.dashboard_model(
         config.drift, dashboard.most_drifted(checked.drift.summary,
-                                             settings.most_drifted_columns)))
+                                             settings.most_drifted_columns), judged))
     pruned = prune_snapshots(workspace, project.id, settings.keep_days, settings.keep_runs)
     reports = prune_reports(reports_dir, settings.keep_days, settings.keep_runs,
                             settings.dashboard_url)
