@@ -8,8 +8,7 @@ from nids.training.search import search_params
 from nids.training.splits import build_splits
 
 BASE = XGBoostConfig(n_estimators=15, early_stopping_rounds=5, n_jobs=1, max_bin=64)
-SEARCHED = {"learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree",
-            "class_weight_power"}
+SEARCHED = {"learning_rate", "max_depth", "min_child_weight", "subsample", "colsample_bytree"}
 
 
 @pytest.fixture(scope="module")
