@@ -103,7 +103,7 @@ def by_day(frame: pd.DataFrame, config: TrainingConfig) -> None:
           f"({result.train_rows:,} rows), test {split.test_days} ({result.test_rows:,} rows), "
           f"{time.perf_counter() - started:.0f} s")
     print(f"day-based macro-F1 {result.macro_f1:.4f}")
-    print(result.per_class[["recall", "precision", "support", "in_training"]].round(4)
+    print(result.per_class[["recall", "detected", "precision", "support", "in_training"]].round(4)
           .to_string())
 
 

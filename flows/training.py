@@ -1,4 +1,5 @@
-"""Training flow: ingest CICIDS2017, validate, split, train XGBoost, evaluate, promote, register.
+"""Training flow: ingest CICIDS2017, validate, split, (search,) train XGBoost, evaluate, measure,
+promote, register, publish the model card.
 
 Run it with `python flows/training.py` (ephemeral Prefect, no server) or through the
 `training` deployment of prefect.yaml.

@@ -24,6 +24,10 @@ def test_classes_absent_from_the_training_days_are_scored_and_marked(learnable_d
     assert table["support"].to_dict() == {"BENIGN": 50, "FTP-Patator": 20, "PortScan": 30}
     metrics = result.metrics()
     assert metrics["day_unseen_classes"] == 1 and metrics["day_recall_PortScan"] == 0
+    # PortScan's first feature lies beyond FTP-Patator's, on the attack side of the trees'
+    # split: named FTP-Patator, it is still detected; BENIGN rows raise few false alarms.
+    assert table.loc["PortScan", "detected"] >= 0.8 and table.loc["BENIGN", "detected"] <= 0.1
+    assert metrics["day_detected_PortScan"] == table.loc["PortScan", "detected"]
     assert metrics["day_macro_f1"] == pytest.approx(result.macro_f1)
 
 

@@ -22,7 +22,7 @@ def facts() -> CardFacts:
                            DataVersion("abc", FINGERPRINT, None, GitState("deadbeef", True)))
     day = DayEvaluation(["Monday"], ["Friday"], 500, 100, 0.4, pd.DataFrame(
         {"recall": [0.99, 0.0], "precision": [0.9, 0.0], "f1": [0.94, 0.0],
-         "support": [90, 10], "in_training": [True, False]},
+         "support": [90, 10], "detected": [0.01, 0.3], "in_training": [True, False]},
         index=pd.Index(["BENIGN", "PortScan"], name="class")))
     class_rows = pd.DataFrame({"training rows": [900, 80, 9], "test rows": [90, 8, 2]},
                               index=pd.Index(["BENIGN", "DDoS", "Heartbleed"], name="class"))
@@ -37,7 +37,8 @@ def test_the_weaknesses_are_low_recall_few_rows_and_unseen_classes(facts) -> Non
     found = weaknesses(facts)
     assert found == ["Heartbleed: recall 0.0000 on the test split",
                      "Heartbleed: only 9 training rows",
-                     "PortScan: absent from Monday; recall 0.0000 on the later days"]
+                     "PortScan: absent from Monday; 0.3000 of its rows on the later days "
+                     "called an attack"]
 
 
 def test_the_card_shows_lineage_intervals_and_every_section(facts) -> None:
@@ -46,7 +47,7 @@ def test_the_card_shows_lineage_intervals_and_every_section(facts) -> None:
     macro = facts.intervals.loc["macro_f1"]
     assert f"macro-F1 {facts.evaluation.macro_f1:.4f} [{macro.low:.4f}, {macro.high:.4f}]" in card
     assert "ingest fingerprint `abc`" in card and "`deadbeef` plus uncommitted changes" in card
-    assert "| PortScan | 0.0 | 0.0 | 10 | False |" in card
+    assert "| PortScan | 0.0 | 0.3 | 0.0 | 10 | False |" in card
     assert "| destination_port | 120.5 |" in card
     assert "As configured (no search)." in card
     assert "None calibrated for this version yet." in card

@@ -25,6 +25,8 @@ from nids.training.train import train_on_splits
 
 logger = logging.getLogger(__name__)
 
+BENIGN = "BENIGN"   # the class of benign rows, by label and by family
+
 
 @dataclass(frozen=True)
 class DayEvaluation:
@@ -38,11 +40,13 @@ class DayEvaluation:
     per_class: pd.DataFrame   # recall, precision, f1, support, in_training per test class
 
     def metrics(self) -> dict[str, float]:
-        """MLflow metrics: `day_macro_f1`, `day_unseen_classes`, `day_recall_<class>`."""
+        """MLflow metrics: `day_macro_f1`, `day_unseen_classes`, `day_recall_<class>`,
+        `day_detected_<class>`."""
         unseen = int((~self.per_class["in_training"]).sum())
         return {"day_macro_f1": self.macro_f1, "day_unseen_classes": unseen,
-                **{f"day_recall_{name}": float(recall)
-                   for name, recall in self.per_class["recall"].items()}}
+                **{f"day_{column}_{name}": float(value)
+                   for column in ("recall", "detected")
+                   for name, value in self.per_class[column].items()}}
 
 
 def rows_of_days(frame: pd.DataFrame, days: list[str]) -> pd.DataFrame:
@@ -62,6 +66,14 @@ def scored_frame(rows: pd.DataFrame, features: FeatureConfig) -> pd.DataFrame:
     test = clean_features(rows, FEATURE_COLUMNS)
     test[LABEL_COLUMN] = class_labels(rows[LABEL_COLUMN], features.label_grouping).to_numpy()
     return test
+
+
+def detected_share(confusion: pd.DataFrame) -> pd.Series:
+    """Share of each true class's rows called an attack of any class (for BENIGN: the false
+    alarm rate): an unseen attack named as another attack is still caught."""
+    benign = confusion[BENIGN] if BENIGN in confusion.columns else 0
+    totals = confusion.sum(axis=1).replace(0, 1)
+    return 1 - benign / totals
 
 
 def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: FeatureConfig,
@@ -85,6 +97,7 @@ def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: Featur
     test = scored_frame(rows_of_days(frame, split.test_days), features)
     evaluation = evaluate_model(trained.bundle, test)
     per_class = evaluation.per_class.loc[sorted(set(test[LABEL_COLUMN]))].copy()
+    per_class["detected"] = detected_share(evaluation.confusion).loc[per_class.index]
     per_class["in_training"] = per_class.index.isin(trained.classes)
     return DayEvaluation(list(split.train_days), list(split.test_days), len(splits["train"]),
                          len(test), evaluation.macro_f1, per_class)

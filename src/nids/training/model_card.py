@@ -114,8 +114,9 @@ def day_section(facts: CardFacts) -> str:
         f"A model of the same settings trained on {', '.join(day.train_days)} "
         f"({day.train_rows:,} rows) and scored on {', '.join(day.test_days)} "
         f"({day.test_rows:,} rows): macro-F1 {day.macro_f1:.4f}. Classes not in training "
-        "cannot be recognised; their rows show what the model calls a new attack.", "",
-        table(day.per_class[["recall", "precision", "support", "in_training"]])])
+        "cannot be named (recall 0); `detected` is the share of a class's rows called an "
+        "attack of any class (for BENIGN, the false alarms).", "",
+        table(day.per_class[["recall", "detected", "precision", "support", "in_training"]])])
 
 
 def thresholds_section(thresholds: dict | None) -> str:
@@ -134,8 +135,9 @@ def weaknesses(facts: CardFacts) -> list[str]:
               for name, count in train_rows[train_rows < facts.few_rows].items()]
     if facts.day is not None:
         unseen = facts.day.per_class[~facts.day.per_class["in_training"]]
-        found += [f"{name}: absent from {', '.join(facts.day.train_days)}; recall "
-                  f"{row.recall:.4f} on the later days" for name, row in unseen.iterrows()]
+        found += [f"{name}: absent from {', '.join(facts.day.train_days)}; "
+                  f"{row.detected:.4f} of its rows on the later days called an attack"
+                  for name, row in unseen.iterrows()]
     return found
 
 
