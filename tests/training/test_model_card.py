@@ -35,9 +35,8 @@ def facts() -> CardFacts:
 
 def test_the_weaknesses_are_low_recall_few_rows_and_unseen_classes(facts) -> None:
     found = weaknesses(facts)
-    assert found == ["Heartbleed: recall 0.0000 on the test split",
-                     "Heartbleed: only 9 training rows",
-                     "PortScan: absent from Monday; 0.3000 of its rows on the later days "
+    assert found == ["Heartbleed: recall 0.0000 on the test split; only 9 training rows",
+                     "PortScan: absent from Monday: 0.3000 of its rows on the later days "
                      "called an attack"]
 
 
@@ -49,7 +48,7 @@ def test_the_card_shows_lineage_intervals_and_every_section(facts) -> None:
     assert "ingest fingerprint `abc`" in card and "`deadbeef` plus uncommitted changes" in card
     assert "| PortScan | 0.0 | 0.3 | 0.0 | 10 | False |" in card
     assert "| destination_port | 120.5 |" in card
-    assert "As configured (no search)." in card
+    assert "As configured (no search)." in card and "| max_depth | 8 |" in card
     assert "None calibrated for this version yet." in card
 
 

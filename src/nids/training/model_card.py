@@ -126,25 +126,29 @@ def thresholds_section(thresholds: dict | None) -> str:
 
 
 def weaknesses(facts: CardFacts) -> list[str]:
-    """Classes with low test recall, few training rows, or unseen before the test days."""
+    """Per class, why it is weak: low test recall, few training rows, or absent from the
+    training days."""
+    found: dict[str, list[str]] = {}
     recall = facts.evaluation.per_class["recall"]
-    found = [f"{name}: recall {value:.4f} on the test split"
-             for name, value in recall[recall < facts.low_recall].items()]
+    for name, value in recall[recall < facts.low_recall].items():
+        found.setdefault(name, []).append(f"recall {value:.4f} on the test split")
     train_rows = facts.class_rows["training rows"]
-    found += [f"{name}: only {count} training rows"
-              for name, count in train_rows[train_rows < facts.few_rows].items()]
+    for name, count in train_rows[train_rows < facts.few_rows].items():
+        found.setdefault(name, []).append(f"only {count} training rows")
     if facts.day is not None:
         unseen = facts.day.per_class[~facts.day.per_class["in_training"]]
-        found += [f"{name}: absent from {', '.join(facts.day.train_days)}; "
-                  f"{row.detected:.4f} of its rows on the later days called an attack"
-                  for name, row in unseen.iterrows()]
-    return found
+        for name, row in unseen.iterrows():
+            found.setdefault(name, []).append(
+                f"absent from {', '.join(facts.day.train_days)}: {row.detected:.4f} of its "
+                "rows on the later days called an attack")
+    return [f"{name}: {'; '.join(reasons)}" for name, reasons in found.items()]
 
 
 def render_card(facts: CardFacts) -> str:
     """The model card as Markdown."""
     lineage = facts.lineage
-    params = pd.DataFrame({"value": facts.params}).rename_axis("setting")
+    params = pd.DataFrame({"value": {k: str(v) for k, v in facts.params.items()}})
+    params = params.rename_axis("setting")
     found = weaknesses(facts) or ["none below the card's limits"]
     return "\n\n".join([
         f"# Model card: {lineage.model_name} version {lineage.version} ({facts.alias})",
