@@ -15,7 +15,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= nids
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
+.PHONY: help install run train-search model-card monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,13 @@ install: $(STAMP) ## Create .venv with the pinned requirements
 run: $(STAMP) ## Train and register a model, then write a drift report on new traffic
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/first_run.py
+
+train-search: $(STAMP) ## Train on data/raw/ with the Optuna search first (config/training-search.yaml)
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/training.py config/training-search.yaml
+
+model-card: $(STAMP) ## Print the model card of the champion
+	$(PYTHON) -m nids.training.model_card cicids2017-xgboost@champion
 
 monitor: $(STAMP) ## Monitor the new batches in data/incoming/ with the champion
 	@mkdir -p $(PREFECT_HOME)
@@ -62,6 +69,7 @@ evidently-ui: $(STAMP) ## The Evidently dashboard on reports/workspace (without 
 
 bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.training_full_scale
+	$(PYTHON) -m bench.model_quality
 	$(PYTHON) -m bench.drift_detection
 	$(PYTHON) -m bench.monitoring
 	$(PYTHON) -m bench.ingest

@@ -1,4 +1,5 @@
-"""Training flow: ingest CICIDS2017, validate, split, train XGBoost, evaluate, promote, register.
+"""Training flow: ingest CICIDS2017, validate, split, (search,) train XGBoost, evaluate, measure,
+promote, register, publish the model card.
 
 Run it with `python flows/training.py` (ephemeral Prefect, no server) or through the
 `training` deployment of prefect.yaml.
@@ -7,6 +8,8 @@ Run it with `python flows/training.py` (ephemeral Prefect, no server) or through
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -14,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from nids.config import TrainingConfig, load_training_config, project_path
+from nids.config import TrainingConfig, load_training_config, load_training_profile, project_path
 from nids.data.ingest import LoadedData
 from nids.data.sources import load_training_data
 from nids.data.validate import ValidationResult, raise_on_problems, validate_frame
@@ -28,8 +31,10 @@ from nids.training.promotion import (
     register_candidate,
 )
 from nids.training.result import TrainingResult, summary_markdown, write_metrics_file
+from nids.training.search import search_params
 from nids.training.splits import load_or_build_splits
 from nids.training.train import TrainedModel, train_on_splits
+from nids.training.version_report import VersionMeasures, measure_version, publish_version
 
 
 @task(cache_policy=NO_CACHE)
@@ -68,6 +73,16 @@ def build_splits(loaded: LoadedData, config: TrainingConfig) -> dict[str, pd.Dat
 
 
 @task(cache_policy=NO_CACHE)
+def search_hyperparameters(splits: dict[str, pd.DataFrame],
+                           config: TrainingConfig) -> TrainingConfig:
+    """Optuna's best XGBoost settings, one nested MLflow run per trial, the trials as a table."""
+    searched = search_params(splits, config.model, config.search, f"search-{flow_run.id}")
+    create_table_artifact(key="search-trials", table=searched.table(),
+                          description="Optuna trials (validation log-loss, lower is better)")
+    return config.model_copy(update={"model": searched.best})
+
+
+@task(cache_policy=NO_CACHE)
 def train(splits: dict[str, pd.DataFrame], config: TrainingConfig) -> TrainedModel:
     """Select features on the training split and fit XGBoost."""
     trained = train_on_splits(splits, config.model)
@@ -79,6 +94,22 @@ def train(splits: dict[str, pd.DataFrame], config: TrainingConfig) -> TrainedMod
 def evaluate_on_test(trained: TrainedModel, test: pd.DataFrame) -> Evaluation:
     """Scores of the new model on the test split."""
     return evaluate_model(trained.bundle, test)
+
+
+@task(cache_policy=NO_CACHE)
+def measure(loaded: LoadedData, splits: dict[str, pd.DataFrame], trained: TrainedModel,
+            config: TrainingConfig) -> VersionMeasures:
+    """F1 intervals, the day-based evaluation and figures, for the model card."""
+    return measure_version(loaded.frame, splits, trained, config)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_model_card(measures: VersionMeasures, candidate: Candidate, config: TrainingConfig,
+                       version: int, promotion: Promotion) -> None:
+    """Log the measures and the model card with the version, and show the card."""
+    card = publish_version(measures, candidate.evaluation, candidate.trained, config, version,
+                           promotion.alias, promotion.reason, flow_run.id)
+    create_markdown_artifact(key="model-card", markdown=card)
 
 
 @task(cache_policy=NO_CACHE)
@@ -105,29 +136,39 @@ def register(candidate: Candidate, promotion: Promotion, loaded: LoadedData,
 
 
 @flow(name="training", log_prints=False)
-def training_flow(config: TrainingConfig | None = None, reason: str = "manual") -> TrainingResult:
+def training_flow(config: TrainingConfig | None = None, reason: str = "manual",
+                  search: bool | None = None) -> TrainingResult:
     """Ingest, validate, featurize, train, evaluate and register an intrusion detector.
 
     Args:
         config: Data, features, XGBoost and registry settings; empty means
             config/training.yaml as it is when the run starts.
         reason: Why this run started (manual, schedule, or the drift that triggered it).
+        search: Search XGBoost's settings with Optuna before the final fit; empty means as
+            the config's search.enabled says (off in config/training.yaml).
     """
     logger = get_run_logger()
     if config is None:
         config = load_training_config()
+    if search is not None:
+        config = config.model_copy(update={"search": config.search.model_copy(
+            update={"enabled": search})})
     logger.info("Training started (reason: %s)", reason)
     registry.configure_tracking(config.registry.experiment_name)
     fail_abandoned_versions(config.registry.model_name)   # left pending by a dead run
     loaded = ingest(config)
     validate(loaded.frame, config)
     splits = build_splits(loaded, config)
+    if config.search.enabled:
+        config = search_hyperparameters(splits, config)
     trained = train(splits, config)
     evaluation = evaluate_on_test(trained, splits["test"])
+    measures = measure(loaded, splits, trained, config)
     candidate = Candidate(trained, evaluation, splits, loaded.data_source,
                           config.features.label_grouping.value)
     promotion = promote(candidate, config)
     version = register(candidate, promotion, loaded, config, reason)
+    publish_model_card(measures, candidate, config, version, promotion)
     result = TrainingResult.of(config.registry.model_name, version, promotion, reason,
                                evaluation)
     create_markdown_artifact(key="training-summary", markdown=summary_markdown(result, evaluation))
@@ -137,4 +178,6 @@ def training_flow(config: TrainingConfig | None = None, reason: str = "manual") 
 
 
 if __name__ == "__main__":
-    training_flow()
+    # `python flows/training.py config/training-search.yaml` runs with a config profile.
+    training_flow(config=load_training_profile(Path(sys.argv[1])) if len(sys.argv) > 1
+                  else None)

@@ -188,6 +188,54 @@ class RegistryConfig(StrictModel):
     )
 
 
+class SearchConfig(StrictModel):
+    """The optional hyperparameter search (Optuna) before the final fit."""
+
+    enabled: bool = Field(
+        False, description="Search XGBoost's parameters with Optuna before the final fit "
+        "(off: the model section's values are used as they are).",
+    )
+    n_trials: int = Field(20, ge=1, le=1_000, description="Trial budget of the search.")
+    timeout_seconds: float = Field(
+        900, gt=0, le=24 * 3600,
+        description="Stop starting trials after this many seconds (the budget may be cut).",
+    )
+    startup_trials: int = Field(
+        5, ge=0, description="Trials run to the end before pruning (median pruner) starts.",
+    )
+    seed: int = Field(42, description="Seed of the sampler (TPE).")
+
+
+class DaySplitConfig(StrictModel):
+    """The day-based evaluation beside the random split: earlier days train, later days test."""
+
+    train_days: list[str] | None = Field(
+        ["Monday", "Tuesday", "Wednesday"],
+        description="Days a second model learns from (empty: no day-based evaluation).",
+    )
+    test_days: list[str] | None = Field(
+        ["Thursday", "Friday"],
+        description="Later days that model is scored on, classes absent from training too.",
+    )
+
+
+class EvaluationConfig(StrictModel):
+    """How the model card's figures are measured (promotion uses the random test split)."""
+
+    by_day: DaySplitConfig = Field(default_factory=DaySplitConfig)
+    bootstrap_resamples: int = Field(
+        200, ge=0, le=10_000,
+        description="Resamples of the test split for the F1 confidence intervals (0: none).",
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Level of the intervals.")
+    low_recall: float = Field(
+        0.8, ge=0, le=1, description="The model card lists classes below this test recall.",
+    )
+    few_rows: int = Field(
+        100, ge=0, description="The model card lists classes with fewer training rows.",
+    )
+
+
 class TrainingConfig(StrictModel):
     """Everything the training flow needs; rendered as a form in the Prefect UI."""
 
@@ -196,6 +244,8 @@ class TrainingConfig(StrictModel):
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     model: XGBoostConfig = Field(default_factory=XGBoostConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     metrics_file: str = Field(
         "reports/last_training_metrics.json",
         description="JSON summary of the last training run (read by CI and scripts).",
@@ -222,6 +272,31 @@ def load_config(model: type[ConfigModel], path: Path) -> ConfigModel:
 
 def load_training_config(path: Path = CONFIG_DIR / "training.yaml") -> TrainingConfig:
     return load_config(TrainingConfig, path)
+
+
+def load_training_profile(profile: Path) -> TrainingConfig:
+    """config/training.yaml with the sections a profile (e.g. config/training-search.yaml)
+    sets replaced key by key; the profile names the file it extends under `extends`."""
+    try:
+        overlay = yaml.safe_load(profile.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{profile}: cannot read the config profile ({error})") from error
+    base = profile.parent / overlay.pop("extends", "training.yaml")
+    merged = merge_settings(load_training_config(base).model_dump(mode="json"), overlay)
+    try:
+        return TrainingConfig.model_validate(merged)
+    except ValidationError as error:
+        raise ValueError(f"{profile}: invalid config profile; fix these keys:\n{error}") from error
+
+
+def merge_settings(base: dict, overlay: dict) -> dict:
+    """`base` with `overlay`'s values, nested sections merged rather than replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = merge_settings(merged[key], value)
+        merged[key] = value
+    return merged
 
 
 class RetrainConfig(StrictModel):

@@ -9,6 +9,7 @@ from nids.config import (
     TrainingConfig,
     load_config,
     load_training_config,
+    load_training_profile,
     project_path,
 )
 from nids.paths import CONFIG_DIR, PROJECT_ROOT
@@ -61,3 +62,23 @@ def test_missing_config_file_is_named(tmp_path):
 def test_project_path_resolves_against_the_project_root():
     assert project_path("data/raw") == PROJECT_ROOT / "data" / "raw"
     assert project_path(Path("/srv/flows")) == Path("/srv/flows")
+
+
+def test_the_search_profile_extends_training_yaml():
+    config = load_training_profile(CONFIG_DIR / "training-search.yaml")
+    base = load_training_config()
+    assert config.search.enabled and not base.search.enabled
+    assert config.model_dump(exclude={"search"}) == base.model_dump(exclude={"search"})
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("search:\n  n_trial: 3\n", "search.n_trial"),
+    ("extends: absent.yaml\n", "absent.yaml: cannot read"),
+    ("search: [unclosed\n", "cannot read the config profile"),
+], ids=["misspelt-key", "missing-base", "malformed-yaml"])
+def test_a_bad_profile_is_named(tmp_path, text, fragment):
+    profile = tmp_path / "training-bad.yaml"
+    extends = "" if text.startswith("extends") else f"extends: {CONFIG_DIR / 'training.yaml'}\n"
+    profile.write_text(extends + text)
+    with pytest.raises(ValueError, match=fragment):
+        load_training_profile(profile)

@@ -59,6 +59,8 @@ def test_the_forms_show_the_project_settings() -> None:
         (training_flow, {"config": {"model": {"learning_rate": 5}}}),
         (training_flow, {"config": {"features": {"label_grouping": "colours"}}}),
         (training_flow, {"config": {"data": {"generated_rows": 10}}}),
+        (training_flow, {"config": {"search": {"n_trials": 0}}}),
+        (training_flow, {"search": "sometimes"}),
         (monitoring_flow, {"config": {"drift": {"drifted_share_threshold": 1.5}}}),
         (monitoring_flow, {"config": {"drift": {"column_test": {"method": "magic",
                                                                 "threshold": 0.1}}}}),
@@ -77,3 +79,10 @@ def test_the_defaults_themselves_are_accepted(flow) -> None:
     schema = schema_of(flow)
     defaults = {name: spec["default"] for name, spec in schema["properties"].items()}
     jsonschema.validate(defaults, schema)
+
+
+def test_the_search_is_a_run_parameter() -> None:
+    """A deployment run turns the search on with `--param search=true`."""
+    schema = schema_of(training_flow)
+    assert schema["properties"]["search"]["default"] is None
+    jsonschema.validate({"search": True}, schema)

@@ -53,8 +53,10 @@ def encode(classes: pd.Series, order: list[str]) -> np.ndarray:
 def train_model(
     train_x: pd.DataFrame, train_y: pd.Series, validation_x: pd.DataFrame,
     validation_y: pd.Series, order: list[str], params: XGBoostConfig,
+    callbacks: list[xgb.callback.TrainingCallback] | None = None,
 ) -> xgb.XGBClassifier:
-    """Fit on the training split, stopping early on the validation split's log-loss."""
+    """Fit on the training split, stopping early on the validation split's log-loss
+    (`eval_metric_key` names it for callbacks, e.g. a search's pruning)."""
     train_codes, validation_codes = encode(train_y, order), encode(validation_y, order)
     model = xgb.XGBClassifier(
         tree_method="hist",
@@ -70,6 +72,7 @@ def train_model(
         eval_metric="mlogloss" if len(order) > 2 else "logloss",
         n_jobs=params.n_jobs,
         random_state=params.seed,
+        callbacks=callbacks,
     )
     model.fit(
         train_x, train_codes,
@@ -84,6 +87,11 @@ def train_model(
                 model.get_booster().num_boosted_rounds(), model.n_estimators,
                 model.best_iteration)
     return model
+
+
+def eval_metric_key(n_classes: int) -> str:
+    """The validation log-loss as XGBoost's evaluation log names it."""
+    return "validation_0-" + ("mlogloss" if n_classes > 2 else "logloss")
 
 
 def train_on_splits(splits: dict[str, pd.DataFrame], params: XGBoostConfig) -> TrainedModel:
