@@ -22,6 +22,7 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from nids.monitoring.thresholds import Thresholds
 from nids.tracking.lineage import DVC, ModelLineage, find_version
 from nids.tracking.registry import tracking_uri
 from nids.training.day_evaluation import DayEvaluation
@@ -122,7 +123,7 @@ def day_section(facts: CardFacts) -> str:
 def thresholds_section(thresholds: dict | None) -> str:
     if not thresholds:
         return "## Monitoring thresholds\nNone calibrated for this version yet."
-    return "## Monitoring thresholds\n```json\n" + json.dumps(thresholds, indent=2) + "\n```"
+    return "## Monitoring thresholds\n" + Thresholds.model_validate(thresholds).markdown()
 
 
 def weaknesses(facts: CardFacts) -> list[str]:
