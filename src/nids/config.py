@@ -91,6 +91,24 @@ class LabelPolicy(StrictModel):
         return label
 
 
+class CorpusConfig(StrictModel):
+    """The corpus of labelled traffic (`nids.data.corpus`) that training reads beside raw_dir."""
+
+    dir: str = Field("data/corpus", description="Folder of the corpus partitions (DVC-tracked).")
+    use: bool = Field(True, description="Train on the corpus too (false: raw_dir only).")
+    window_days: float | None = Field(
+        30, gt=0, description="Only partitions that arrived within this many days of the run "
+        "(empty: no age limit).",
+    )
+    window_partitions: int | None = Field(
+        None, ge=1, description="At most this many partitions, the newest (empty: no limit).",
+    )
+    max_rows_per_class: int | None = Field(
+        20_000, ge=1, description="At most this many corpus rows of a class, the newest first, "
+        "so that old benign traffic does not drown new attacks (empty: no cap).",
+    )
+
+
 class DataConfig(StrictModel):
     source: DataSource = Field(
         DataSource.REAL,
@@ -126,6 +144,10 @@ class DataConfig(StrictModel):
     labels: LabelPolicy = Field(
         default_factory=LabelPolicy,
         description="Classes of the labels only the corrected CIC-IDS-2017 has.",
+    )
+    corpus: CorpusConfig = Field(
+        default_factory=CorpusConfig,
+        description="Labelled batches kept by the monitoring flow, trained on beside raw_dir.",
     )
 
 
