@@ -24,6 +24,10 @@ class RetrainOutcome(BaseModel):
         default_factory=list, description="Training runs still 'Running' past "
         "retrain.max_training_hours: reported, and not counted as in progress.",
     )
+    unchanged_data: bool = Field(
+        False, description="Not started because the training data would be the champion's "
+        "exact data (same fingerprint): a new model could only repeat it.",
+    )
 
 
 class AlertOutcome(BaseModel):
