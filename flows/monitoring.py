@@ -22,7 +22,7 @@ from flows.training import training_flow
 from nids.config import AlertConfig, MonitoringConfig, load_monitoring_config, project_path
 from nids.data import batches, claims
 from nids.data.claims import Claim
-from nids.monitoring import alerts, check, retrain, workspace
+from nids.monitoring import alerts, check, corpus_intake, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 
@@ -87,6 +87,13 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
     get_run_logger().info("%s: %s; report %s", checked.batch, checked.decision.verdict,
                           html_path)
     return html_path
+
+
+@task(cache_policy=NO_CACHE)
+def add_to_corpus(frame: pd.DataFrame, claimed: Claim, config: MonitoringConfig) -> str | None:
+    """Keep a labelled batch in the corpus of labelled traffic that training reads."""
+    kept = corpus_intake.keep_labelled(frame, claimed.path, config)
+    return kept.name if kept else None
 
 
 @task(cache_policy=NO_CACHE)
@@ -164,11 +171,13 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
     checked = check_batch(reading.frame, claimed.name, champion, config)
     html_path = save_report(checked, champion, config, claimed.sha256)
     record_history(claimed.path, checked, champion, config, html_path)
+    kept = add_to_corpus(reading.frame, claimed, config)   # before a retrain, which reads it
     location = save_predictions(checked, claimed)
     sent = (alert(f"Drift in {checked.batch}: {checked.decision.verdict}",
                   checked.decision.markdown, config.alerts) if checked.decision.alert else None)
     retrained = start_retraining(checked, config) if checked.decision.retrain else None
     outcome = check.outcome_of(checked, champion, retrained, sent, location)
+    outcome.corpus_partition = kept
     moved = retrained is not None and retrained.completed  # the champion alias may have moved
     return outcome, None if moved else champion
 

@@ -56,3 +56,6 @@ class BatchOutcome(BaseModel):
     retrain: RetrainOutcome | None = Field(
         None, description="What happened about retraining; None when the verdict did not ask."
     )
+    corpus_partition: str | None = Field(
+        None, description="The corpus partition a labelled batch became (nids.data.corpus).",
+    )
