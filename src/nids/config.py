@@ -312,6 +312,16 @@ class IncomingConfig(StrictModel):
     )
 
 
+class LabelsConfig(StrictModel):
+    """Label requests for unlabelled batches, and the labels files analysts send back."""
+
+    requests_dir: str = Field("data/label_requests", description="Where label requests "
+                              "(CSV: the flows to label, least confident first) are written.")
+    labels_dir: str = Field("data/labels", description="Drop labels files (CSV with flow_key "
+                            "and label) here; they join the corpus and start a retrain.")
+    max_request_rows: int = Field(2_000, ge=1, description="Flows asked for per request.")
+
+
 class MonitoringConfig(StrictModel):
     """Everything the monitoring flow needs; rendered as a form in the Prefect UI."""
 
@@ -333,6 +343,8 @@ class MonitoringConfig(StrictModel):
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     history: HistorySettings = Field(default=HistorySettings(),
                                      description="Evidently workspace, dashboard, retention.")
+    labels: LabelsConfig = Field(default_factory=LabelsConfig,
+                                 description="Label requests and labels files (issue 12).")
 
 
 def load_monitoring_config(path: Path = CONFIG_DIR / "monitoring.yaml") -> MonitoringConfig:
