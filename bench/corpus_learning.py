@@ -32,6 +32,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
 
 from flows.labels import labels_flow  # noqa: E402
 from flows.monitoring import monitoring_flow  # noqa: E402
@@ -85,10 +86,20 @@ def configs(folder: Path) -> tuple[TrainingConfig, MonitoringConfig]:
     return training, monitoring
 
 
-def recall(frame: pd.DataFrame) -> float:
-    champion = registry.load_bundle(MODEL)
-    names, _ = registry.predict_classes(champion, frame)
+def recall(frame: pd.DataFrame, alias: str = registry.CHAMPION) -> float:
+    """Share of the rows (all of one class) the model with `alias` puts in their class."""
+    model = registry.load_bundle(MODEL, alias)
+    if model is None:
+        return float("nan")
+    names, _ = registry.predict_classes(model, frame)
     return float(np.mean(names == frame[LABEL_COLUMN].to_numpy()))
+
+
+def promotion_of(version: int | str) -> str:
+    """The alias a version got, and why (the training run's promotion tag)."""
+    found = MlflowClient().get_model_version(MODEL, str(version))
+    run = MlflowClient().get_run(found.run_id)
+    return f"v{version} {found.aliases or 'no alias'}: {run.data.tags.get('promotion')}"
 
 
 def halves(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -112,11 +123,13 @@ def labelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: Monitorin
           f"partition {outcome.corpus_partition}; retrain "
           f"{retrained.state if retrained and retrained.started else retrained and retrained.why}"
           f" ({time.perf_counter() - started:.0f} s)")
-    print(f"   DDoS recall on {len(held)} held-out rows: {before:.3f} -> {recall(held):.3f}; "
-          f"{versions_line()}")
+    print(f"   DDoS recall on {len(held)} held-out rows: champion {before:.3f} -> "
+          f"{recall(held):.3f}, challenger {recall(held, registry.CHALLENGER):.3f}; "
+          f"{versions_line()}; {promotion_of(2)}")
 
 
-def unlabelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: MonitoringConfig) -> None:
+def unlabelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: MonitoringConfig,
+                    ddos_held: pd.DataFrame) -> None:
     champion = registry.load_bundle(MODEL)
     names, probability = registry.predict_classes(champion, batch)
     request = write_label_request(batch[list(FEATURE_COLUMNS)], names, probability,
@@ -135,8 +148,9 @@ def unlabelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: Monitor
           f"({request.flows} flows, lowest probability {request.least_probability:.3f}); "
           f"labels flow retrain: {outcome.state if outcome.started else outcome.why} "
           f"({time.perf_counter() - started:.0f} s)")
-    print(f"   PortScan recall on {len(held)} held-out rows: {before:.3f} -> {recall(held):.3f}; "
-          f"{versions_line()}")
+    print(f"   PortScan recall on {len(held)} held-out rows: champion {before:.3f} -> "
+          f"{recall(held):.3f}; {versions_line()}; {promotion_of(3)}")
+    print(f"   DDoS recall of the new champion: {recall(ddos_held):.3f}")
     again = retrain.retrain_single_flight("bench: the same data again", monitoring.retrain,
                                           run_locally=training_flow)
     print(f"3. a retrain asked for afterwards, nothing new labelled: "
@@ -147,7 +161,7 @@ def corpus_growth(friday: pd.DataFrame, folder: Path) -> None:
     """A day of hourly labelled batches of real Friday traffic appended to a fresh corpus."""
     target = folder / "growth"
     start = datetime(2026, 11, 30, tzinfo=UTC)
-    hourly = np.array_split(friday, 24)
+    hourly = [friday.iloc[rows] for rows in np.array_split(np.arange(len(friday)), 24)]
     started = time.perf_counter()
     for hour, rows in enumerate(hourly):
         corpus.append_batch(rows.reset_index(drop=True), f"hour-{hour:02d}.csv",
@@ -182,7 +196,7 @@ def main() -> None:
     labelled_step(pd.concat([benign[:BENIGN_ROWS], ddos_batch], ignore_index=True), ddos_held,
                   monitoring)
     unlabelled_step(pd.concat([benign[BENIGN_ROWS:2 * BENIGN_ROWS], scan_batch],
-                              ignore_index=True), scan_held, monitoring)
+                              ignore_index=True), scan_held, monitoring, ddos_held)
     corpus_growth(friday, folder)
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nids.config import LabelsConfig
+from nids.data import batches
 from nids.data.schema import FEATURE_COLUMNS
 from nids.monitoring import label_requests
 from tests.support.builders import flow_frame
@@ -63,3 +65,12 @@ def test_an_empty_batch_gets_no_request(tmp_path: Path, unlabelled):
         label_requests.write_label_request(unlabelled.head(0), np.array([]), np.array([]),
                                            "empty.csv", tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_checked_batch_gets_its_request_from_the_saved_scores(tmp_path: Path, unlabelled):
+    scores = batches.score_frame(unlabelled, np.array(["BENIGN", "DDoS", "BENIGN", "BENIGN"]),
+                                 np.array([0.9, 0.3, 0.8, 0.7]))
+    labels = LabelsConfig(requests_dir=str(tmp_path / "requests"), max_request_rows=2)
+    request = label_requests.request_for_batch(unlabelled, scores, "b.csv", labels, "4")
+    assert request.path.parent == tmp_path / "requests" and request.flows == 2
+    assert pd.read_csv(request.path)["flow_key"].tolist() == ["b.csv#1", "b.csv#3"]

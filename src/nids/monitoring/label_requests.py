@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact
 
+from nids.config import LabelsConfig, project_path
 from nids.data.corpus import FLOW_KEY_COLUMN, TIME_FORMAT, flow_keys
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.io import atomic_path
@@ -86,6 +87,17 @@ def write_label_request(features: pd.DataFrame, predictions: np.ndarray,
                 path)
     return LabelRequest(path, batch, len(lines), len(features), model_version,
                         float(lines[PROBABILITY].min()))
+
+
+def request_for_batch(frame: pd.DataFrame, scores: pd.DataFrame, batch: str,
+                      labels: LabelsConfig, model_version: str | None = None,
+                      novelty: np.ndarray | None = None) -> LabelRequest:
+    """The label request of a checked batch: its rows and the scores the monitoring flow
+    saved for them (`batches.score_frame`), under `labels.requests_dir`."""
+    return write_label_request(frame, scores[PREDICTION_COLUMN].to_numpy(),
+                               scores[PROBABILITY].to_numpy(), batch,
+                               project_path(labels.requests_dir), model_version, novelty,
+                               labels.max_request_rows)
 
 
 def request_markdown(request: LabelRequest, labels_dir: Path) -> str:

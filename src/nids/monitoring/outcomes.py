@@ -59,3 +59,7 @@ class BatchOutcome(BaseModel):
     corpus_partition: str | None = Field(
         None, description="The corpus partition a labelled batch became (nids.data.corpus).",
     )
+    label_request: str | None = Field(
+        None, description="Labels needed: the label request written for an unlabelled batch "
+        "(nids.monitoring.label_requests) instead of a retrain that could learn nothing new.",
+    )
