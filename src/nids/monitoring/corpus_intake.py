@@ -42,4 +42,10 @@ def keep_labelled(frame: pd.DataFrame, batch: Path, config: MonitoringConfig) ->
         logger.info("%s: %d of %d rows unlabelled; the batch does not join the corpus",
                     batch.name, missing, len(frame))
         return None
-    return corpus.append_batch(frame, batch.name, batch_time(batch), corpus_dir(config))
+    try:
+        folder = corpus_dir(config)
+    except ValueError as error:   # a broken config/training.yaml must not stop monitoring
+        logger.error("%s does not join the corpus: %s. Fix the training config; the batch "
+                     "stays in done/ and can be monitored again to add it.", batch.name, error)
+        return None
+    return corpus.append_batch(frame, batch.name, batch_time(batch), folder)
