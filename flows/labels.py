@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.training import training_flow
 from nids.config import MonitoringConfig, load_monitoring_config, project_path
+from nids.data.incoming import DONE
 from nids.data.label_files import TakenLabels, take_labels_files
 from nids.monitoring import retrain
 from nids.monitoring.corpus_intake import corpus_dir
@@ -23,7 +24,8 @@ from nids.monitoring.outcomes import RetrainOutcome
 def take_labels(config: MonitoringConfig) -> list[TakenLabels]:
     """Validate each waiting labels file and add its flows to the corpus."""
     taken = take_labels_files(project_path(config.labels.labels_dir),
-                              project_path(config.labels.requests_dir), corpus_dir(config))
+                              project_path(config.labels.requests_dir), corpus_dir(config),
+                              project_path(config.incoming_dir) / DONE)
     for refused in (t for t in taken if t.problem):
         create_markdown_artifact(key="refused-labels", markdown=f"## Refused {refused.file}\n\n"
                                  f"```\n{refused.problem}\n```\n\nMoved to `{refused.location}`.")

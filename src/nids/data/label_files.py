@@ -3,7 +3,8 @@
 A labels file is a CSV in the labels folder with a `flow_key` and a `label` column (a filled-in
 label request is one; other columns are ignored, empty labels are skipped). Each label must be
 a known one (`schema.canonical_label`), each flow must be one a label request asked about (its
-features come from the request). An accepted file becomes a corpus partition and moves to
+features come from the request) or a flow of a monitored batch (`<batch>#<row>` of a batch in
+the monitoring flow's done/ folder, read with the same loader). An accepted file becomes a corpus partition and moves to
 `done/`; a refused one moves to `rejected/` with `<file>.error.txt` saying what to fix.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from nids.data import corpus
+from nids.data.batches import load_batch
 from nids.data.corpus import FLOW_KEY_COLUMN
 from nids.data.incoming import DONE, ERROR_SUFFIX, REJECTED, move_keeping
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, canonical_label
@@ -74,6 +76,23 @@ def requested_flows(requests_dir: Path) -> pd.DataFrame:
     return flows.set_index(FLOW_KEY_COLUMN)
 
 
+def batch_flows(keys: pd.Series, batches_dir: Path | None) -> pd.DataFrame:
+    """The flows of `keys` (`<batch>#<row>`) read from their batch in `batches_dir` (the
+    monitoring flow's done/ folder), for flows a request did not list; by flow key."""
+    found = []
+    parts = keys.str.rsplit("#", n=1, expand=True) if len(keys) else None
+    for batch in [] if parts is None or batches_dir is None else parts[0].unique():
+        path = batches_dir / batch
+        rows = pd.to_numeric(parts.loc[parts[0] == batch, 1], errors="coerce").dropna()
+        if not path.is_file() or rows.empty:
+            continue
+        frame = load_batch(path)
+        rows = rows[(rows >= 0) & (rows < len(frame))].astype(int)
+        found.append(frame.iloc[rows.to_numpy()][list(FEATURE_COLUMNS)].set_axis(
+            [f"{batch}#{row}" for row in rows], axis=0))
+    return pd.concat(found) if found else pd.DataFrame(columns=list(FEATURE_COLUMNS))
+
+
 def labelled_flows(labels: pd.DataFrame, flows: pd.DataFrame, name: str,
                    requests_dir: Path) -> pd.DataFrame:
     """The labelled flows with their features; an error names flows no request asked about."""
@@ -85,9 +104,11 @@ def labelled_flows(labels: pd.DataFrame, flows: pd.DataFrame, name: str,
     unknown = labels.loc[~labels[FLOW_KEY_COLUMN].isin(flows.index), FLOW_KEY_COLUMN]
     if not unknown.empty:
         raise ValueError(f"{name}: column {FLOW_KEY_COLUMN!r}: {len(unknown)} flow(s) no label "
-                         f"request in {requests_dir}/ asked about, e.g. {list(unknown[:3])}; "
-                         "label the flows of a request file (keep its flow_key column).")
-    joined = flows.loc[labels[FLOW_KEY_COLUMN]].reset_index()
+                         f"request in {requests_dir}/ asked about and no monitored batch holds, "
+                         f"e.g. {list(unknown[:3])}; label the flows of a request file (keep "
+                         "its flow_key column), or name a flow of a batch in the monitoring "
+                         "flow's done/ folder as <batch>#<row>.")
+    joined = flows.loc[labels[FLOW_KEY_COLUMN]].rename_axis(FLOW_KEY_COLUMN).reset_index()
     joined[LABEL_COLUMN] = labels[LABEL_COLUMN].to_numpy()
     return joined
 
@@ -102,12 +123,17 @@ def refuse(path: Path, problem: str) -> TakenLabels:
     return TakenLabels(path.name, target, problem=problem)
 
 
-def take_labels_file(path: Path, requests_dir: Path, corpus_dir: Path) -> TakenLabels:
-    """Validate a labels file, join its flows' features, add them to the corpus, move it to
-    done/ (or rejected/ with the reason)."""
+def take_labels_file(path: Path, requests_dir: Path, corpus_dir: Path,
+                     batches_dir: Path | None = None) -> TakenLabels:
+    """Validate a labels file, join its flows' features (from the label requests, else from
+    the flow's batch in `batches_dir`), add them to the corpus, move the file to done/ (or
+    rejected/ with the reason)."""
     try:
         labels = read_labels(path)
-        rows = labelled_flows(labels, requested_flows(requests_dir), path.name, requests_dir)
+        flows = requested_flows(requests_dir)
+        others = labels.loc[~labels[FLOW_KEY_COLUMN].isin(flows.index), FLOW_KEY_COLUMN]
+        flows = pd.concat([flows, batch_flows(others.drop_duplicates(), batches_dir)])
+        rows = labelled_flows(labels, flows, path.name, requests_dir)
     except ValueError as error:
         return refuse(path, str(error))
     arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
@@ -116,9 +142,9 @@ def take_labels_file(path: Path, requests_dir: Path, corpus_dir: Path) -> TakenL
     return TakenLabels(path.name, target, len(rows), partition.name)
 
 
-def take_labels_files(labels_dir: Path, requests_dir: Path,
-                      corpus_dir: Path) -> list[TakenLabels]:
+def take_labels_files(labels_dir: Path, requests_dir: Path, corpus_dir: Path,
+                      batches_dir: Path | None = None) -> list[TakenLabels]:
     """Every labels file (CSV) waiting in the labels folder, oldest name first."""
     waiting = sorted(p for p in labels_dir.glob("*.csv") if not p.name.startswith(".")) \
         if labels_dir.is_dir() else []
-    return [take_labels_file(path, requests_dir, corpus_dir) for path in waiting]
+    return [take_labels_file(path, requests_dir, corpus_dir, batches_dir) for path in waiting]
