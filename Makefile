@@ -15,7 +15,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= nids
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: help install run monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
+.PHONY: help install run monitor labels pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ run: $(STAMP) ## Train and register a model, then write a drift report on new tr
 monitor: $(STAMP) ## Monitor the new batches in data/incoming/ with the champion
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/monitoring.py
+
+labels: $(STAMP) ## Add the labels files in data/labels/ to the corpus and retrain on them
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/labels.py
 
 pcap: $(STAMP) ## Turn pcaps in data/incoming/ into flow batches (cicflowmeter, own venv)
 	$(PYTHON) -m nids.data.capture data/incoming
@@ -67,6 +71,7 @@ bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.ingest
 	$(PYTHON) -m bench.cross_release
 	$(PYTHON) -m bench.serving
+	$(PYTHON) -m bench.corpus_learning
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)
