@@ -19,13 +19,14 @@ from nids.monitoring.retrain_data import same_data_as_champion
 from tests.support.builders import flow_frame
 
 
-def crown(model_name: str, fingerprint: str, folder: Path) -> None:
-    """A champion version in the store, tagged as the training flow tags it."""
+def crown(model_name: str, fingerprint: str, folder: Path, alias: str = "champion") -> None:
+    """A version with `alias` in the store, tagged as the training flow tags it."""
     client = MlflowClient()
-    client.create_registered_model(model_name)
+    if not client.search_registered_models(f"name = '{model_name}'"):
+        client.create_registered_model(model_name)
     version = client.create_model_version(model_name, source=str(folder / "model"),
                                           tags={"data_fingerprint": fingerprint})
-    client.set_registered_model_alias(model_name, "champion", version.version)
+    client.set_registered_model_alias(model_name, alias, version.version)
 
 
 def add_labelled_batch(config: TrainingConfig) -> None:
@@ -68,3 +69,13 @@ def test_a_skipped_retrain_starts_nothing_and_says_why(mlflow_sqlite, corpus_tra
     outcome = retrain.retrain_if_allowed(RetrainGate(True, "none within the cooldown"),
                                          "drift in a.csv", config, run_locally=training)
     assert outcome.started and not outcome.unchanged_data and len(calls) == 1
+
+
+def test_the_challengers_own_data_are_no_reason_either(mlflow_sqlite, corpus_training,
+                                                       tmp_path):
+    """A retrain that was not promoted (the challenger) is not trained again on its data."""
+    crown("corpus-model", "an older fingerprint", tmp_path)
+    add_labelled_batch(corpus_training)
+    crown("corpus-model", training_fingerprint(corpus_training.data), tmp_path, "challenger")
+    why = same_data_as_champion(corpus_training)
+    assert why is not None and "the challenger's exact data" in why

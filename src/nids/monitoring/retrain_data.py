@@ -1,4 +1,5 @@
-"""No pointless retrains: a retrain whose training data would be the champion's exact data.
+"""No pointless retrains: a retrain whose training data would be the champion's (or the
+challenger's) exact data.
 
 The training flow tags every model version with the fingerprint of what it trained on (the
 input files, the label policy and the corpus partitions read, `nids.data.sources`). A retrain
@@ -21,27 +22,33 @@ logger = logging.getLogger(__name__)
 FINGERPRINT_TAG = "data_fingerprint"
 
 
-def champion_fingerprint(model_name: str) -> str | None:
-    """The data fingerprint the champion was trained on; None without a champion or tag."""
+def trained_fingerprints(model_name: str) -> dict[str, str]:
+    """The data fingerprint of the champion and the challenger, by alias (those with one)."""
     registry.use_tracking_store()
-    champion = registry.version_by_alias(model_name, registry.CHAMPION)
-    return None if champion is None else (champion.tags or {}).get(FINGERPRINT_TAG)
+    found = {}
+    for alias in (registry.CHAMPION, registry.CHALLENGER):
+        version = registry.version_by_alias(model_name, alias)
+        if version is not None and (version.tags or {}).get(FINGERPRINT_TAG):
+            found[alias] = version.tags[FINGERPRINT_TAG]
+    return found
 
 
 def same_data_as_champion(training: TrainingConfig) -> str | None:
     """Why a retrain with `training` would learn nothing new (its data's fingerprint is the
-    champion's), or None: the data differ, or cannot be compared (then the retrain goes on
-    and the training run reports any problem with its data itself)."""
+    champion's, or the challenger's: that model exists already), or None: the data differ, or
+    cannot be compared (then the retrain goes on and the training run reports any problem
+    with its data itself)."""
     try:
         fingerprint = training_fingerprint(training.data)
-        champion = champion_fingerprint(training.registry.model_name)
+        trained = trained_fingerprints(training.registry.model_name)
     except (OSError, ValueError, MlflowException, ConnectionError) as error:
         logger.warning("Cannot compare the retrain's data with the champion's (%s); "
                        "retraining anyway", error)
         return None
-    if champion is None or champion != fingerprint:
+    alias = next((a for a, known in trained.items() if known == fingerprint), None)
+    if alias is None:
         return None
-    return (f"the training data would be the champion's exact data (fingerprint "
-            f"{fingerprint[:12]}): no labelled batch joined the corpus since "
-            f"{training.data.raw_dir} and the corpus window were last trained on, so a new "
-            "model could only repeat it. Labels for the batch (data/labels/) start a retrain.")
+    return (f"the training data would be the {alias}'s exact data (fingerprint "
+            f"{fingerprint[:12]}): nothing new was labelled since it was trained on "
+            f"{training.data.raw_dir} and the corpus window, so a new model could only repeat "
+            "it. Labelled batches, or labels files in data/labels/, start a retrain.")
