@@ -15,7 +15,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export PREFECT_LOGGING_EXTRA_LOGGERS ?= nids
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW ?= ignore
 
-.PHONY: help install run train-search model-card monitor pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
+.PHONY: help install run train-search model-card monitor labels pcap scenario test test-fast lint tools serve stop status bench lock clean mlflow-ui evidently-ui
 
 help: ## Show the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ model-card: $(STAMP) ## Print the model card of the champion
 monitor: $(STAMP) ## Monitor the new batches in data/incoming/ with the champion
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/monitoring.py
+
+labels: $(STAMP) ## Add the labels files in data/labels/ to the corpus and retrain on them
+	@mkdir -p $(PREFECT_HOME)
+	$(PYTHON) flows/labels.py
 
 pcap: $(STAMP) ## Turn pcaps in data/incoming/ into flow batches (cicflowmeter, own venv)
 	$(PYTHON) -m nids.data.capture data/incoming
@@ -76,6 +80,7 @@ bench: $(STAMP) ## Run the benchmarks (they print figures)
 	$(PYTHON) -m bench.cross_release
 	$(PYTHON) -m bench.serving
 	$(PYTHON) -m bench.dashboard
+	$(PYTHON) -m bench.corpus_learning
 
 test: $(STAMP) ## Run the whole test suite (unit, data, end-to-end, services, browser)
 	@mkdir -p $(PREFECT_HOME)

@@ -66,6 +66,8 @@ def monitoring_config(folder: Path) -> MonitoringConfig:
     config.incoming_dir = str(folder / "incoming")
     config.reports_dir = str(folder / "reports")
     config.retrain.enabled = False
+    config.retrain.training_config = load_training_config()   # for its corpus folder:
+    config.retrain.training_config.data.corpus.dir = str(folder / "corpus")   # not the project's
     return config
 
 

@@ -102,6 +102,8 @@ def timed_flow(frame, folder: Path, rows: int, seed: int) -> None:
     config.incoming_dir = str(incoming)
     config.reports_dir = str(folder / "reports")
     config.retrain.enabled = False
+    config.retrain.training_config = load_training_config()   # for its corpus folder:
+    config.retrain.training_config.data.corpus.dir = str(folder / "corpus")   # not the project's
     sampler = RssSampler()
     sampler.start()
     started = time.perf_counter()

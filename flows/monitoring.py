@@ -22,7 +22,7 @@ from flows.training import training_flow
 from nids.config import AlertConfig, MonitoringConfig, load_monitoring_config, project_path
 from nids.data import batches, claims
 from nids.data.claims import Claim
-from nids.monitoring import alerts, check, retrain, workspace
+from nids.monitoring import alerts, check, corpus_intake, label_requests, retrain, workspace
 from nids.monitoring.check import BatchCheck, Champion, Reading
 from nids.monitoring.dashboard import JudgmentValues, judgment_values
 from nids.monitoring.events import emit_verdicts
@@ -88,6 +88,27 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
                          key="drift-report")
     get_run_logger().info("%s: %s; report %s", checked.batch, checked.verdict, html_path)
     return html_path
+
+
+@task(cache_policy=NO_CACHE)
+def add_to_corpus(frame: pd.DataFrame, claimed: Claim, config: MonitoringConfig) -> str | None:
+    """Keep a labelled batch in the corpus of labelled traffic that training reads."""
+    kept = corpus_intake.keep_labelled(frame, claimed.path, config)
+    return kept.name if kept else None
+
+
+@task(cache_policy=NO_CACHE)
+def request_labels(frame: pd.DataFrame, checked: BatchCheck, champion: Champion,
+                   config: MonitoringConfig) -> str:
+    """Ask analysts to label an unlabelled batch on which the champion's health degraded:
+    the least confident and most novel flows first, as a CSV linked from the run."""
+    request = label_requests.request_for_batch(
+        frame, checked.scores, checked.batch, config.labels, champion.version,
+        novelty=check.novelty_of(frame, checked, champion))
+    label_requests.publish_request(request, project_path(config.labels.labels_dir))
+    get_run_logger().warning("%s: model health degraded without labels; label request %s",
+                             checked.batch, request.path)
+    return str(request.path)
 
 
 @task(cache_policy=NO_CACHE)
@@ -178,10 +199,14 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
     html_path = save_report(checked, champion, config, claimed.sha256)
     record_history(claimed.path, checked, champion, config, html_path,
                    judgment_values(checked.judgments))
+    kept = add_to_corpus(reading.frame, claimed, config)   # before a retrain, which reads it
     location = save_predictions(checked, claimed)
     sent = announce(checked, champion, config)
-    retrained = start_retraining(checked, config) if checked.retrain else None
+    asked = (request_labels(reading.frame, checked, champion, config)
+             if check.needs_labels(checked, labelled=kept is not None) else None)
+    retrained = start_retraining(checked, config) if checked.retrain and not asked else None
     outcome = check.outcome_of(checked, champion, retrained, sent, location)
+    outcome.corpus_partition, outcome.label_request = kept, asked
     moved = retrained is not None and retrained.completed  # the champion alias may have moved
     return outcome, None if moved else champion
 

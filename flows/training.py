@@ -41,9 +41,10 @@ from nids.training.version_report import VersionMeasures, measure_version, publi
 def ingest(config: TrainingConfig) -> LoadedData:
     """Load the raw CICIDS2017 files (or generated ones, when the config asks for them)."""
     loaded = load_training_data(config.data)
-    get_run_logger().info("Loaded %d rows of %s data from %d file(s)%s", len(loaded.frame),
-                          loaded.data_source, len(loaded.files),
-                          " (cached)" if loaded.from_cache else "")
+    get_run_logger().info("Loaded %d rows of %s data from %d file(s)%s and %d corpus "
+                          "partition(s)", len(loaded.frame), loaded.data_source,
+                          len(loaded.files), " (cached)" if loaded.from_cache else "",
+                          len(loaded.corpus_partitions))
     return loaded
 
 
@@ -128,7 +129,7 @@ def register(candidate: Candidate, promotion: Promotion, loaded: LoadedData,
     data = config.data
     read_from = data.generated_dir if data.source == "generated" else data.raw_dir
     origin = RunOrigin.of(reason, flow_run.id, project_path(read_from), loaded.fingerprint,
-                          loaded.data_source)
+                          loaded.data_source, loaded.corpus_partitions)
     version = register_candidate(candidate, promotion, config, origin)
     get_run_logger().info("Version %s of %s is now %s: %s", version,
                           config.registry.model_name, promotion.alias, promotion.reason)

@@ -53,6 +53,7 @@ def _small_training_config(folder: Path, model_name: str, **model) -> TrainingCo
     config.data.generated_dir = str(folder / "generated")
     config.data.interim_dir = str(folder / "interim")
     config.data.processed_dir = str(folder / "processed")
+    config.data.corpus.dir = str(folder / "corpus")
     config.data.generated_rows = 20_000
     config.features.reference_rows = 2_000
     config.model.n_estimators = model.get("n_estimators", 60)

@@ -92,6 +92,24 @@ class LabelPolicy(StrictModel):
         return label
 
 
+class CorpusConfig(StrictModel):
+    """The corpus of labelled traffic (`nids.data.corpus`) that training reads beside raw_dir."""
+
+    dir: str = Field("data/corpus", description="Folder of the corpus partitions (DVC-tracked).")
+    use: bool = Field(True, description="Train on the corpus too (false: raw_dir only).")
+    window_days: float | None = Field(
+        30, gt=0, description="Only partitions that arrived within this many days of the run "
+        "(empty: no age limit).",
+    )
+    window_partitions: int | None = Field(
+        None, ge=1, description="At most this many partitions, the newest (empty: no limit).",
+    )
+    max_rows_per_class: int | None = Field(
+        20_000, ge=1, description="At most this many corpus rows of a class, the newest first, "
+        "so that old benign traffic does not drown new attacks (empty: no cap).",
+    )
+
+
 class DataConfig(StrictModel):
     source: DataSource = Field(
         DataSource.REAL,
@@ -127,6 +145,10 @@ class DataConfig(StrictModel):
     labels: LabelPolicy = Field(
         default_factory=LabelPolicy,
         description="Classes of the labels only the corrected CIC-IDS-2017 has.",
+    )
+    corpus: CorpusConfig = Field(
+        default_factory=CorpusConfig,
+        description="Labelled batches kept by the monitoring flow, trained on beside raw_dir.",
     )
 
 
@@ -366,6 +388,16 @@ class IncomingConfig(StrictModel):
     )
 
 
+class LabelsConfig(StrictModel):
+    """Label requests for unlabelled batches, and the labels files analysts send back."""
+
+    requests_dir: str = Field("data/label_requests", description="Where label requests "
+                              "(CSV: the flows to label, least confident first) are written.")
+    labels_dir: str = Field("data/labels", description="Drop labels files (CSV with flow_key "
+                            "and label) here; they join the corpus and start a retrain.")
+    max_request_rows: int = Field(2_000, ge=1, description="Flows asked for per request.")
+
+
 class MonitoringConfig(StrictModel):
     """Everything the monitoring flow needs; rendered as a form in the Prefect UI."""
 
@@ -389,6 +421,8 @@ class MonitoringConfig(StrictModel):
     alerts: AlertConfig = Field(default_factory=AlertConfig)
     history: HistorySettings = Field(default=HistorySettings(),
                                      description="Evidently workspace, dashboard, retention.")
+    labels: LabelsConfig = Field(default_factory=LabelsConfig,
+                                 description="Label requests and labels files (issue 12).")
 
 
 def load_monitoring_config(path: Path = CONFIG_DIR / "monitoring.yaml") -> MonitoringConfig:

@@ -18,7 +18,7 @@ import pytest
 import xgboost as xgb
 
 from flows.training import training_flow
-from nids.config import MonitoringConfig, XGBoostConfig
+from nids.config import MonitoringConfig, TrainingConfig, XGBoostConfig
 from nids.data.generate import generate_dataset
 from nids.data.ingest import load_inputs
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
@@ -29,6 +29,7 @@ from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
 from nids.training.train import train_on_splits
 from tests.support.builders import class_flows as flows
+from tests.support.builders import ml_csv
 
 MODEL = "e2e-monitoring"
 
@@ -166,3 +167,31 @@ def health_champion() -> check.Champion:
     bundle.version, bundle.tags = "3", {"test_macro_f1": f"{evaluation.macro_f1:.6f}"}
     return check.Champion("health", bundle, frames.reference_frame(
         reference, frames.drift_features(trained.features)), models, thresholds)
+
+
+@pytest.fixture
+def mlflow_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A throwaway SQLite MLflow store for one test (MLflow's cached URIs reset); its URI."""
+    import mlflow.tracking._model_registry.utils as registry_uri_state
+    import mlflow.tracking._tracking_service.utils as tracking_uri_state
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setattr(tracking_uri_state, "_tracking_uri", None)
+    monkeypatch.setattr(registry_uri_state, "_registry_uri", None)
+    return uri
+
+
+@pytest.fixture
+def corpus_training(tmp_path: Path) -> TrainingConfig:
+    """Training on tmp_path/raw (one small real-format file) plus the corpus in
+    tmp_path/corpus (no window, no cap), registered as 'corpus-model'."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "Monday-WorkingHours.pcap_ISCX.csv").write_bytes(ml_csv(["BENIGN"] * 4))
+    config = TrainingConfig()
+    config.data.raw_dir, config.data.interim_dir = str(raw), str(tmp_path / "interim")
+    config.data.corpus.dir = str(tmp_path / "corpus")
+    config.data.corpus.window_days = None
+    config.registry.model_name = "corpus-model"
+    return config

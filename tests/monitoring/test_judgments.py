@@ -76,6 +76,19 @@ def test_an_attack_the_model_never_saw_degrades_health_and_retrains(health_champ
     assert check.retrain_reason(checked).startswith("model health degraded on batch.csv: ")
 
 
+@pytest.mark.parametrize("labels", [True, False])
+def test_labels_are_asked_for_only_when_health_degrades_on_an_unlabelled_batch(
+        health_champion, config, labels):
+    unseen = flows(ROWS, 12, ("BENIGN", "Bot"), (0.7, 0.3))
+    checked = judged(unseen, health_champion, config, labels)
+    assert check.needs_labels(checked, labelled=labels) is (not labels)
+    novel = check.novelty_of(unseen, checked, health_champion)
+    is_bot = (unseen[LABEL_COLUMN] == "Bot").to_numpy()
+    assert novel[is_bot].mean() > 0.9 and novel[~is_bot].mean() < 0.1  # the unseen flows first
+    healthy = judged(flows(ROWS, 10), health_champion, config, labels=False)
+    assert not check.needs_labels(healthy, labelled=False)
+
+
 def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):
     frame = pd.concat([flows(ROWS, 13, ("BENIGN",), (1.0,)),
                        flows(10, 14, ("Bot",), (1.0,))], ignore_index=True)

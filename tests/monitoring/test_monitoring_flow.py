@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 
 from flows.monitoring import monitoring_flow
 from nids.data.incoming import mark_ready
+from nids.tracking import lineage
 from tests.support.incoming import arrive
 
 pytestmark = pytest.mark.slow
@@ -58,8 +59,11 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
     assert outcome.health_crossed and outcome.drift == "drift"
     assert outcome.retrain.started and outcome.retrain.mode == "subflow"
     assert versions() == ["1", "2"]
-    reason = MlflowClient().get_model_version(MODEL, "2").tags["reason"]
-    assert reason.startswith("model health degraded on 03-friday.csv: ")
+    retrained = MlflowClient().get_model_version(MODEL, "2")
+    assert retrained.tags["reason"].startswith("model health degraded on 03-friday.csv: ")
+    # the labelled batch joined the corpus before the retrain, which trained on it
+    assert outcome.corpus_partition.endswith("--03-friday.parquet")
+    assert outcome.corpus_partition in lineage.corpus_of(retrained.run_id)
 
     reports = folder / "reports"
     summaries = sorted((reports / "drift").glob("*.json"))

@@ -12,7 +12,7 @@ from prefect.settings import (
 )
 from prefect.states import Completed, Failed
 
-from nids.config import RetrainConfig, TrainingConfig
+from nids.config import DataConfig, RetrainConfig, TrainingConfig
 from nids.monitoring import retrain
 from nids.monitoring.outcomes import RetrainOutcome
 from nids.monitoring.retrain import RetrainGate, RetrainStart, TrainingActivity
@@ -108,14 +108,15 @@ def test_a_closed_gate_starts_nothing_and_says_why():
 
 @pytest.mark.parametrize(("state", "completed"), [(Completed(), True), (Failed(), False)])
 def test_an_open_gate_trains_with_the_reason_and_the_training_config(no_server, state,
-                                                                     completed):
+                                                                     completed, tmp_path):
     calls = []
-    config = RetrainConfig(training_config=TrainingConfig())
+    training = TrainingConfig(data=DataConfig(raw_dir=str(tmp_path)))  # no data: not compared
+    config = RetrainConfig(training_config=training)
     outcome = retrain.retrain_if_allowed(RetrainGate(True, "none within the cooldown"),
                                          "drift in a.csv", config,
                                          run_locally=recording(calls, state))
     assert calls == [{"reason": "drift in a.csv", "return_state": True,
-                      "config": TrainingConfig().model_dump(mode="json")}]
+                      "config": training.model_dump(mode="json")}]
     assert outcome.started and outcome.completed is completed
     assert (outcome.mode, outcome.flow_run, outcome.reason) == (
         "subflow", "training", "drift in a.csv")

@@ -209,6 +209,7 @@ def test_the_tour_trains_and_monitors_a_model_of_its_own(tmp_path):
     assert training.data.raw_dir == str(tmp_path / "raw")
     assert not training.data.verify_checksums
     assert training.registry.model_name == "tour-model"
+    assert training.data.corpus.dir == str(tmp_path / "corpus")  # not the project's corpus
     assert project == TrainingConfig()  # the project's settings are left alone
     monitoring = scenario.tour_monitoring(MonitoringConfig(), training)
     assert monitoring.model_name == "tour-model"

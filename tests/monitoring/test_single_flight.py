@@ -50,8 +50,10 @@ def training_runs() -> list[str]:
 def test_two_processes_at_once_start_one_training(prefect_api, tmp_path: Path):
     script = tmp_path / "monitor.py"
     script.write_text(MONITOR)
+    # A store of its own: no champion whose data the retrain would repeat (no skip).
     env = {**os.environ, "PREFECT_API_URL": prefect_api,
-           "PREFECT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(PROJECT_ROOT)}
+           "PREFECT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(PROJECT_ROOT),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     start_at = time.time() + 25  # both have imported Prefect by then, on a busy machine too
     processes = [subprocess.Popen([sys.executable, str(script), str(start_at + delay)],
                                   env=env, cwd=tmp_path, stdout=subprocess.PIPE,

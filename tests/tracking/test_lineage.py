@@ -198,3 +198,17 @@ def test_show_names_a_version_without_lineage_tags(mlflow_store, capsys):
                                 run.info.run_id)
     assert lineage.main(["show", "not-from-the-flow", "1"]) == 1
     assert "has no lineage tags" in capsys.readouterr().err
+
+
+def test_show_lists_the_corpus_partitions_a_run_trained_on(mlflow_store):
+    with mlflow.start_run() as with_corpus:
+        mlflow.log_dict({"corpus_dir": "data/corpus",
+                         "partitions": ["20261129T180000Z--a.parquet"]}, lineage.CORPUS_ARTIFACT)
+    with mlflow.start_run() as before_corpus:
+        pass
+    assert lineage.corpus_of(with_corpus.info.run_id) == ("20261129T180000Z--a.parquet",)
+    assert lineage.corpus_of(before_corpus.info.run_id) is None
+    assert lineage.corpus_lines(("20261129T180000Z--a.parquet",)) == [
+        "corpus:      1 partition(s) (dvc pull data/corpus.dvc)",
+        "  20261129T180000Z--a.parquet"]
+    assert "not recorded" in lineage.corpus_lines(None)[0]

@@ -53,6 +53,7 @@ class LoadedData:
     files: list[InputFile]
     from_cache: bool = False
     data_source: DataSource = DataSource.REAL   # what the rows are (set by nids.data.sources)
+    corpus_partitions: list[str] = field(default_factory=list)  # read beside the files
 
 
 def find_input_files(folder: Path) -> list[Path]:

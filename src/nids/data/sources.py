@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from nids.config import DataConfig, DataSource, project_path
+from nids.data import corpus
 from nids.data.archives import RawFolder, scan_folder
+from nids.data.corpus import Partition
 from nids.data.generate import generate_dataset, written_by_generator
-from nids.data.ingest import LoadedData, load_inputs
+from nids.data.ingest import LoadedData, fingerprint_of, load_inputs
 from nids.data.official import day_names, day_of
 
 logger = logging.getLogger(__name__)
@@ -105,14 +108,45 @@ def filter_days(frame: pd.DataFrame, days: list[str] | None) -> pd.DataFrame:
     return frame[frame["day"].isin(wanted)].reset_index(drop=True)
 
 
+def corpus_partitions(config: DataConfig, now: datetime | None = None) -> list[Partition]:
+    """The corpus partitions a training run with these settings reads now."""
+    partitions = corpus.list_partitions(project_path(config.corpus.dir))
+    return corpus.select_partitions(partitions, config.corpus, now or datetime.now(UTC))
+
+
+def add_corpus(loaded: LoadedData, partitions: list[Partition], config: DataConfig) -> None:
+    """Append the corpus rows to the loaded files' rows; the fingerprint covers both."""
+    if not partitions:
+        return
+    rows = corpus.read_corpus(partitions, config.corpus.max_rows_per_class)
+    logger.info("Corpus: %d rows from %d partition(s) of %s", len(rows), len(partitions),
+                config.corpus.dir)
+    loaded.frame = pd.concat([loaded.frame, rows], ignore_index=True)
+    for column in ("source_file", "day"):
+        loaded.frame[column] = loaded.frame[column].astype("category")
+    loaded.fingerprint = corpus.fingerprint_with(loaded.fingerprint, partitions,
+                                                 config.corpus.max_rows_per_class)
+    loaded.corpus_partitions = [p.name for p in partitions]
+
+
+def training_fingerprint(config: DataConfig, now: datetime | None = None) -> str:
+    """The fingerprint `load_training_data` would give its rows, without parsing them."""
+    selection = select_inputs(config)
+    base = fingerprint_of(selection.paths, config.labels)
+    return corpus.fingerprint_with(base, corpus_partitions(config, now),
+                                   config.corpus.max_rows_per_class)
+
+
 def load_training_data(config: DataConfig) -> LoadedData:
-    """The selected input files parsed (through the Parquet cache), rows of `config.days`."""
+    """The selected input files parsed (through the Parquet cache), rows of `config.days`,
+    plus the corpus partitions within its window."""
     selection = select_inputs(config)
     loaded = load_inputs(selection.paths, project_path(config.interim_dir),
                          verify=config.verify_checksums and not selection.generated,
                          labels=config.labels, max_expanded_bytes=config.max_expanded_bytes)
     loaded.frame = filter_days(loaded.frame, config.days)
     loaded.data_source = selection.data_source
+    add_corpus(loaded, corpus_partitions(config), config)
     return loaded
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from evidently import Run
 
@@ -239,6 +240,22 @@ def alerts_of(checked: BatchCheck) -> list[tuple[str, str]]:
     if judgments.alert_drift:
         raised.append((f"Drift in {batch}: {checked.verdict}", checked.decision.markdown))
     return raised
+
+
+def needs_labels(checked: BatchCheck, labelled: bool) -> bool:
+    """Health degraded on a batch without labels: a retrain could learn nothing new from it,
+    so analysts are asked for labels instead (nids.monitoring.label_requests)."""
+    judgments = checked.judgments
+    return judgments is not None and judgments.health.verdict == "degraded" and not labelled
+
+
+def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> np.ndarray | None:
+    """1.0 for each flow the champion's novelty models find unlike its predicted class."""
+    if champion.health_models is None:
+        return None
+    features = clean_features(frame, champion.bundle.features)
+    predicted = checked.scores[PREDICTION_COLUMN].to_numpy()
+    return champion.health_models.is_novel(features, predicted).astype(float)
 
 
 def retrain_reason(checked: BatchCheck) -> str:

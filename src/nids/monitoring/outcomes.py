@@ -24,6 +24,10 @@ class RetrainOutcome(BaseModel):
         default_factory=list, description="Training runs still 'Running' past "
         "retrain.max_training_hours: reported, and not counted as in progress.",
     )
+    unchanged_data: bool = Field(
+        False, description="Not started because the training data would be the champion's "
+        "exact data (same fingerprint): a new model could only repeat it.",
+    )
 
 
 class AlertOutcome(BaseModel):
@@ -60,4 +64,11 @@ class BatchOutcome(BaseModel):
                                         description="Abnormal attack shares, with counts.")
     retrain: RetrainOutcome | None = Field(
         None, description="What happened about retraining; None when the verdict did not ask."
+    )
+    corpus_partition: str | None = Field(
+        None, description="The corpus partition a labelled batch became (nids.data.corpus).",
+    )
+    label_request: str | None = Field(
+        None, description="Labels needed: the label request written for an unlabelled batch "
+        "(nids.monitoring.label_requests) instead of a retrain that could learn nothing new.",
     )

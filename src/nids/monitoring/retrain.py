@@ -35,9 +35,10 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
-from nids.config import RetrainConfig
+from nids.config import RetrainConfig, load_training_config
 from nids.monitoring.decision import DriftDecision
 from nids.monitoring.outcomes import RetrainOutcome
+from nids.monitoring.retrain_data import same_data_as_champion
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,11 @@ def retrain_if_allowed(gate: RetrainGate, reason: str, config: RetrainConfig,
     crashed = list(gate.presumed_crashed)
     if not gate.allowed:
         return RetrainOutcome(started=False, why=gate.reason, presumed_crashed=crashed)
+    unchanged = same_data_as_champion(config.training_config or load_training_config())
+    if unchanged is not None:
+        logger.info("Retraining skipped: %s", unchanged)
+        return RetrainOutcome(started=False, why=unchanged, unchanged_data=True,
+                              presumed_crashed=crashed)
     parameters: dict = {"reason": reason}
     if config.training_config is not None:
         parameters["config"] = config.training_config.model_dump(mode="json")

@@ -136,9 +136,10 @@ def start_tour(folder: Path, source: InputSelection, raw_dir: str) -> Path:
 
 def tour_training(training: TrainingConfig, raw: Path, generated: bool,
                   model_name: str) -> TrainingConfig:
-    """The tour's training settings: the landed day files, a model of its own."""
+    """The tour's training settings: the landed day files, a corpus and a model of its own."""
     tour = training.model_copy(deep=True)
     tour.data.raw_dir = str(raw)
+    tour.data.corpus.dir = str(raw.parent / "corpus")   # never the project's corpus
     tour.data.verify_checksums = not generated
     tour.registry.model_name = model_name
     return tour

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
@@ -33,6 +33,8 @@ from nids.tracking.registry import REFERENCE_ARTIFACT, tracking_uri
 logger = logging.getLogger(__name__)
 
 DVC, FINGERPRINT = "dvc", "fingerprint"
+CORPUS_ARTIFACT = "corpus/partitions.json"   # the corpus partitions a run trained on
+CORPUS_PARTITIONS_TAG = "corpus_partitions"  # how many
 DATASET_DIGEST_LIMIT = 36  # MLflow's datasets.digest column is String(36)
 UNKNOWN_COMMIT = "unknown"
 
@@ -142,6 +144,7 @@ class ModelLineage:
     version: str
     run_id: str
     data: DataVersion
+    corpus_partitions: tuple[str, ...] | None = None   # None: not recorded (older versions)
 
 
 def lineage_of(model_version: ModelVersion) -> ModelLineage:
@@ -161,6 +164,20 @@ def lineage_of(model_version: ModelVersion) -> ModelLineage:
                         model_version.run_id, data)
 
 
+def corpus_of(run_id: str) -> tuple[str, ...] | None:
+    """The corpus partitions a training run read (its CORPUS_ARTIFACT); None when the run
+    recorded none (it predates the corpus)."""
+    try:
+        recorded = mlflow.artifacts.load_dict(f"runs:/{run_id}/{CORPUS_ARTIFACT}")
+    except (MlflowException, OSError):
+        return None
+    return tuple(recorded["partitions"])
+
+
+def with_corpus(lineage: ModelLineage) -> ModelLineage:
+    return replace(lineage, corpus_partitions=corpus_of(lineage.run_id))
+
+
 def find_version(model_name: str, version_or_alias: str) -> ModelVersion:
     """A model version by number ("3") or alias ("champion")."""
     client = MlflowClient()
@@ -178,6 +195,14 @@ def restore_commands(lineage: ModelLineage) -> list[str]:
     return commands
 
 
+def corpus_lines(partitions: tuple[str, ...] | None) -> list[str]:
+    """The corpus partitions of `show` (append-only files: their names are the version)."""
+    if partitions is None:
+        return ["corpus:      not recorded (trained before the corpus existed)"]
+    return [f"corpus:      {len(partitions)} partition(s) (dvc pull data/corpus.dvc)",
+            *[f"  {name}" for name in partitions]]
+
+
 def describe(lineage: ModelLineage, mlflow_env: str = "") -> str:
     """What `show` prints: the commit, the data version and how to restore them.
 
@@ -190,6 +215,7 @@ def describe(lineage: ModelLineage, mlflow_env: str = "") -> str:
         lines.append(f"data:        {data.dvc_file}, DVC md5 {data.digest}")
     else:
         lines.append(f"data:        not versioned by DVC; ingest fingerprint {data.digest}")
+    lines += corpus_lines(lineage.corpus_partitions)
     lines += ["", "Restore the code and the data (in the repository root):"]
     lines += [f"  {command}" for command in restore_commands(lineage)]
     if data.source == DVC:
@@ -218,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"MLFLOW_TRACKING_URI={tracking_uri()} ")
     mlflow.set_tracking_uri(tracking_uri())
     try:
-        lineage = lineage_of(find_version(args.model_name, args.version))
+        lineage = with_corpus(lineage_of(find_version(args.model_name, args.version)))
     except (MlflowException, ValueError) as error:
         sys.stderr.write(f"{error}\n")
         return 1

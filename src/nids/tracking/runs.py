@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,12 @@ from nids.config import DataSource, TrainingConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.io import temporary_parquet
 from nids.tracking import registry
-from nids.tracking.lineage import DataVersion, data_version
+from nids.tracking.lineage import (
+    CORPUS_ARTIFACT,
+    CORPUS_PARTITIONS_TAG,
+    DataVersion,
+    data_version,
+)
 from nids.training.evaluate import Evaluation, plot_confusion
 from nids.training.train import TrainedModel
 
@@ -51,16 +56,20 @@ class RunOrigin:
     fingerprint: str          # of the ingested input files
     data_version: DataVersion
     data_source: DataSource = DataSource.REAL   # real rows, or the generator's
+    corpus_partitions: tuple[str, ...] = ()     # the corpus partitions read (nids.data.corpus)
 
     @classmethod
     def of(cls, reason: str, flow_run_id: str | None, raw_dir: Path, fingerprint: str,
-           data_source: DataSource = DataSource.REAL) -> RunOrigin:
+           data_source: DataSource = DataSource.REAL,
+           corpus_partitions: Sequence[str] = ()) -> RunOrigin:
         return cls(reason, flow_run_id, fingerprint, data_version(raw_dir, fingerprint),
-                   DataSource(data_source))
+                   DataSource(data_source), tuple(corpus_partitions))
 
     def data_tags(self) -> dict[str, str]:
-        """What the model learnt from: the data's source, version and fingerprint."""
+        """What the model learnt from: the data's source, version, fingerprint and how many
+        corpus partitions (their names: the run's CORPUS_ARTIFACT)."""
         return {"data_source": self.data_source.value, "data_fingerprint": self.fingerprint,
+                CORPUS_PARTITIONS_TAG: str(len(self.corpus_partitions)),
                 **self.data_version.tags()}
 
     def run_tags(self, promotion: str) -> dict[str, str]:
@@ -125,7 +134,10 @@ def log_training_data(train_split: pd.DataFrame, digest: str, source: str) -> No
 def log_training_run(config: TrainingConfig, trained: TrainedModel, evaluation: Evaluation,
                      train_split: pd.DataFrame, origin: RunOrigin, promotion: str) -> None:
     """Everything the active run records before the model is accepted or refused."""
-    mlflow.log_params(training_params(config, trained, origin.fingerprint))
+    mlflow.log_params(training_params(config, trained, origin.fingerprint)
+                      | {CORPUS_PARTITIONS_TAG: len(origin.corpus_partitions)})
+    mlflow.log_dict({"corpus_dir": config.data.corpus.dir,
+                     "partitions": list(origin.corpus_partitions)}, CORPUS_ARTIFACT)
     log_evaluation(evaluation, trained.model.best_iteration)
     log_training_data(train_split, origin.data_version.dataset_digest, config.data.raw_dir)
     mlflow.set_tags(origin.run_tags(promotion))

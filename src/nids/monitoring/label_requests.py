@@ -1,0 +1,121 @@
+"""Label requests: the flows of an unlabelled batch an analyst should label first.
+
+When the champion is unsure about an unlabelled batch, retraining cannot learn anything new:
+labels are needed. A request is a CSV under the requests folder (`<time>--<batch>.csv`), one
+line per flow, the least confident and most novel first: the flow key (`nids.data.corpus`),
+an empty `label` column for the analyst's verdict, the prediction, its probability, the novelty
+score when there is one, and the flow's features. The file filled in (or any CSV of flow_key
+and label) dropped into the labels folder joins the corpus (`nids.data.label_files`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prefect.artifacts import create_markdown_artifact
+
+from nids.config import LabelsConfig, project_path
+from nids.data.corpus import FLOW_KEY_COLUMN, TIME_FORMAT, flow_keys
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
+from nids.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+PROBABILITY, NOVELTY = "probability", "novelty"
+SUFFIX = ".label-request.csv"
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """A written label request: where, for which batch, how many flows of how many."""
+
+    path: Path
+    batch: str
+    flows: int
+    batch_flows: int
+    model_version: str | None
+    least_probability: float
+
+
+def priority_order(probability: np.ndarray, novelty: np.ndarray | None) -> np.ndarray:
+    """Row positions, the least confident and most novel first: the mean of the two ranks
+    (uncertainty alone without a novelty score); ties keep the batch's order."""
+    uncertainty = pd.Series(1 - np.asarray(probability, dtype=np.float64)).rank(pct=True)
+    if novelty is not None:
+        uncertainty = (uncertainty + pd.Series(np.asarray(novelty, np.float64)).rank(pct=True)) / 2
+    return np.argsort(-uncertainty.to_numpy(), kind="stable")
+
+
+def request_frame(features: pd.DataFrame, predictions: np.ndarray, probability: np.ndarray,
+                  batch: str, novelty: np.ndarray | None = None,
+                  max_rows: int | None = None) -> pd.DataFrame:
+    """The request's lines: key, empty label, prediction, probability, novelty, features."""
+    lines = pd.DataFrame({FLOW_KEY_COLUMN: flow_keys(batch, len(features)), LABEL_COLUMN: "",
+                          PREDICTION_COLUMN: np.asarray(predictions),
+                          PROBABILITY: np.asarray(probability, dtype=np.float64).round(4)})
+    if novelty is not None:
+        lines[NOVELTY] = np.asarray(novelty, dtype=np.float64).round(4)
+    present = [c for c in FEATURE_COLUMNS if c in features.columns]
+    lines = pd.concat([lines, features[present].reset_index(drop=True)], axis=1)
+    order = priority_order(probability, novelty)
+    return lines.iloc[order[:max_rows]].reset_index(drop=True)
+
+
+def request_path(requests_dir: Path, batch: str, created_at: datetime) -> Path:
+    stamp = created_at.astimezone(UTC).strftime(TIME_FORMAT)
+    return requests_dir / f"{stamp}--{Path(batch).stem}{SUFFIX}"
+
+
+def write_label_request(features: pd.DataFrame, predictions: np.ndarray,
+                        probability: np.ndarray, batch: str, requests_dir: Path,
+                        model_version: str | None = None, novelty: np.ndarray | None = None,
+                        max_rows: int | None = None,
+                        created_at: datetime | None = None) -> LabelRequest:
+    """Write the label request of an unlabelled batch atomically; returns what was written."""
+    if len(features) == 0:
+        raise ValueError(f"{batch}: no flows to ask labels for (the batch is empty).")
+    lines = request_frame(features, predictions, probability, batch, novelty, max_rows)
+    path = request_path(requests_dir, batch, created_at or datetime.now(UTC))
+    with atomic_path(path) as tmp:
+        lines.to_csv(tmp, index=False)
+    logger.info("Label request for %s: %d of %d flows in %s", batch, len(lines), len(features),
+                path)
+    return LabelRequest(path, batch, len(lines), len(features), model_version,
+                        float(lines[PROBABILITY].min()))
+
+
+def request_for_batch(frame: pd.DataFrame, scores: pd.DataFrame, batch: str,
+                      labels: LabelsConfig, model_version: str | None = None,
+                      novelty: np.ndarray | None = None) -> LabelRequest:
+    """The label request of a checked batch: its rows and the scores the monitoring flow
+    saved for them (`batches.score_frame`), under `labels.requests_dir`."""
+    return write_label_request(frame, scores[PREDICTION_COLUMN].to_numpy(),
+                               scores[PROBABILITY].to_numpy(), batch,
+                               project_path(labels.requests_dir), model_version, novelty,
+                               labels.max_request_rows)
+
+
+def request_markdown(request: LabelRequest, labels_dir: Path) -> str:
+    """What the Prefect artifact says: what is asked, where the file is, how to answer."""
+    version = f" (champion version {request.model_version})" if request.model_version else ""
+    return (f"## Labels needed for {request.batch}\n\n"
+            f"The champion{version} is unsure about this unlabelled batch; a retrain cannot "
+            f"learn from it without labels.\n\n"
+            f"- Request: [{request.path.name}]({request.path.resolve().as_uri()}) "
+            f"(`{request.path}`)\n"
+            f"- {request.flows} of {request.batch_flows} flows, least confident first "
+            f"(lowest probability {request.least_probability:.3f})\n\n"
+            f"Fill the `{LABEL_COLUMN}` column (a CICIDS2017 label, e.g. BENIGN or DDoS; leave "
+            f"flows you cannot judge empty) and drop the file into `{labels_dir}/`: the labelled "
+            "flows join the corpus and start a retrain (reason: labels arrived).\n")
+
+
+def publish_request(request: LabelRequest, labels_dir: Path) -> None:
+    """Show the request on the flow run as a markdown artifact linking to the CSV."""
+    create_markdown_artifact(key="label-request", markdown=request_markdown(request, labels_dir),
+                             description=f"Labels needed for {request.batch}")
