@@ -52,7 +52,7 @@ labels: $(STAMP) ## Add the labels files in data/labels/ to the corpus and retra
 pcap: $(STAMP) ## Turn pcaps in data/incoming/ into flow batches (cicflowmeter, own venv)
 	$(PYTHON) -m nids.data.capture data/incoming
 
-scenario: $(STAMP) ## The drift tour: train on Monday-Wednesday, replay Thursday and Friday
+scenario: $(STAMP) ## The tour: train on Monday-Wednesday; ok, an incident, an unseen attack, a retrain
 	@mkdir -p $(PREFECT_HOME)
 	$(PYTHON) flows/drift_scenario.py
 

@@ -1,11 +1,11 @@
 """The tour: train on Monday-Wednesday, then replay batches that tell the monitoring story:
 reference days (ok), a burst of DoS Hulk the model knows (an incident, no retraining), Friday's
 attacks it never saw (model health degraded, retraining, a new champion), and Friday again
-(handled by the new champion).
+(handled by the new champion). The batches are labelled replays: each joins the tour's corpus
+of labelled traffic as it is monitored, so the retrain learns Friday from the Friday batch
+(nids.data.corpus), as it would in production.
 
-Each day's labelled traffic joins the training data when its batch arrives, so a retrain
-triggered by a batch learns what that batch showed. Runs on the real day files when they are
-in data/raw/; otherwise the tour asks for generated data explicitly. `make scenario` runs it.
+Runs on the real day files when they are in data/raw/; otherwise the tour asks for generated data explicitly. `make scenario` runs it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MODEL_NAME = "cicids2017-xgboost-scenario"
 
 @flow(name="drift-scenario")
 def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[BatchOutcome]:
-    """Train on Monday-Wednesday, replay later days, retrain on drift; returns each outcome."""
+    """Train on Monday-Wednesday, replay the tour's batches; returns each batch's outcome."""
     logger = get_run_logger()
     training = load_training_config()
     training.data = sources.demo_data(training.data)
@@ -48,8 +48,7 @@ def drift_scenario_flow(rows_per_batch: int = 20_000, seed: int = 7) -> list[Bat
                                          scenario.TOUR_PLAN)
     monitoring = scenario.tour_monitoring(load_monitoring_config(), training)
     outcomes = []
-    for plan, path in zip(scenario.TOUR_PLAN, batch_paths, strict=True):
-        scenario.land_day_files(source.paths, plan.days, raw)  # labelled traffic archived
+    for path in batch_paths:  # labelled batches join the tour's corpus, which retrains read
         outcomes += monitoring_flow(config=monitoring, batch=str(path))
     for outcome in outcomes:
         started = outcome.retrain is not None and outcome.retrain.started

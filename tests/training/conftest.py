@@ -1,9 +1,10 @@
-"""Fixtures of the training tests: learnable frames of several days, and the throwaway MLflow
-store of the tracking tests."""
+"""Fixtures of the training tests: learnable frames of several days, the throwaway MLflow
+store of the tracking tests, and a test's own SQLite store for the training flow."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,3 +28,10 @@ def learnable_days(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd
 def learnable_days_frame() -> Callable[..., pd.DataFrame]:
     """Builds a learnable frame of several days: `(labels_by_day, seed)`."""
     return learnable_days
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path, with the test's own SQLite MLflow store in it (mlflow.db)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return tmp_path

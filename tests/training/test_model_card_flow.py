@@ -19,12 +19,6 @@ pytestmark = pytest.mark.slow
 MODEL = "e2e-card"
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    return tmp_path
-
-
 def test_searched_model_gets_a_card_with_intervals_and_day_evaluation(
         prefect_api, store: Path, small_training_config, capsys) -> None:
     config = small_training_config(store, MODEL, n_estimators=30)

@@ -22,12 +22,6 @@ pytestmark = pytest.mark.slow
 MODEL = "e2e-training"
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    return tmp_path
-
-
 def champion_version() -> str:
     return str(MlflowClient().get_model_version_by_alias(MODEL, "champion").version)
 
