@@ -142,6 +142,10 @@ def tour_training(training: TrainingConfig, raw: Path, generated: bool,
     tour.data.corpus.dir = str(raw.parent / "corpus")   # never the project's corpus
     tour.data.verify_checksums = not generated
     tour.registry.model_name = model_name
+    # A policy choice the tour makes: a model that learnt Friday's attacks may trail the first
+    # one by up to 0.05 macro-F1 on its Monday-Wednesday holdout (measured: 0.013 on generated
+    # data). The project's default is 0 (config/training.yaml registry.holdout_tolerance).
+    tour.registry.holdout_tolerance = 0.05
     return tour
 
 

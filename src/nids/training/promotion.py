@@ -105,10 +105,12 @@ def mismatch_with(candidate: Candidate, champion: ModelBundle) -> str | None:
     source = tags.get("data_source", "unrecorded")
     if source != candidate.data_source:
         return (f"it learnt {candidate.data_source} data and {version} {source} data")
-    features, theirs = set(candidate.trained.features), set(champion.features)
-    if features != theirs:
-        return (f"its feature set differs from {version}'s (only it reads "
-                f"{sorted(features - theirs)}, only the champion {sorted(theirs - features)})")
+    # Feature sets may differ (columns constant or duplicated in one model's training data are
+    # dropped): both are comparable while each reads columns the other's rows have.
+    missing = sorted(set(champion.features) - set(candidate.splits["test"].columns))
+    if missing:
+        return (f"{version} reads columns its test split lacks ({missing}): they cannot be "
+                "scored on the same rows")
     grouping = tags.get("label_grouping", candidate.label_grouping)
     if grouping != candidate.label_grouping:
         return f"its classes are {candidate.label_grouping}, {version}'s {grouping}"
