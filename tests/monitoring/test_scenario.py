@@ -93,7 +93,7 @@ def test_the_tour_plan_replays_ok_an_incident_an_unseen_attack_and_its_aftermath
     assert names == sorted(names)  # replay order
     burst = [plan for plan in scenario.TOUR_PLAN if plan.burst]
     assert [(p.burst, p.days) for p in burst] == [("DoS Hulk", ("Wednesday",))]
-    assert set(scenario.TOUR_PLAN[0].days) == set(scenario.REFERENCE_DAYS)
+    assert set(scenario.TOUR_PLAN[0].days) <= set(scenario.REFERENCE_DAYS)
     assert [p.days for p in scenario.TOUR_PLAN[-2:]] == [("Friday",), ("Friday",)]
 
 

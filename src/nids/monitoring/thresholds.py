@@ -4,9 +4,11 @@ NannyML's chunk-based thresholds: the time-ordered held-out training data (valid
 splits, which keep the files' row order) is cut into consecutive chunks of about the
 monitoring batch size (smaller when that gives fewer than MIN_CHUNKS chunks), every statistic
 is computed per chunk, and each statistic's normal range is its chunk mean plus or minus k
-standard deviations (with a small
-floor on the width, for statistics that hardly vary). The ranges are stored with the model
-version (`monitoring/thresholds.json`); `config/monitoring.yaml` may override any of them.
+standard deviations (with a small floor on the width, for statistics that hardly vary). The
+attack shares use the median and the median absolute deviation instead: training data holds
+attack bursts, and they are what an incident is, not part of the normal range. The ranges are
+stored with the model version (`monitoring/thresholds.json`); `config/monitoring.yaml` may
+override any of them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field
+from scipy.stats import median_abs_deviation
 
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring.health import batch_statistics
@@ -62,13 +65,27 @@ class Thresholds(BaseModel):
 
     def markdown(self) -> str:
         head = (f"Normal ranges from {self.chunks} training chunks of {self.chunk_rows} rows "
-                f"(mean ± {self.k:g} std, width at least {self.min_margin:g}):\n\n"
+                f"(mean ± {self.k:g} std; attack shares median ± {self.k:g} scaled MAD; width "
+                f"at least {self.min_margin:g}):\n\n"
                 "| statistic | mean | std | abnormal when |\n|---|---|---|---|\n")
         rows = [f"| {name} | {r.mean:.4f} | {r.std:.4f} | "
                 f"{'<' if r.side == 'low' else '>'} "
                 f"{self.limit(name, self.chunk_rows, {}):.4f} |"
                 for name, r in self.ranges.items()]
         return head + "\n".join(rows) + "\n"
+
+
+def is_attack_share(statistic: str) -> bool:
+    return statistic == "attack_share" or statistic.startswith("share:")
+
+
+def chunk_range(values: pd.Series, side: Literal["low", "high"], robust: bool) -> Range:
+    """Mean and std of the chunks' values; robust: median and the MAD scaled to a normal std,
+    so that the bursts among the chunks do not widen the range."""
+    if robust:
+        return Range(mean=float(values.median()),
+                     std=float(median_abs_deviation(values, scale="normal")), side=side)
+    return Range(mean=float(values.mean()), std=float(values.std(ddof=1)), side=side)
 
 
 def chunk_size(rows: int, chunk_rows: int = CHUNK_ROWS, min_chunks: int = MIN_CHUNKS) -> int:
@@ -100,8 +117,8 @@ def fit_thresholds(splits: dict[str, pd.DataFrame], models: HealthModels,
     size = chunk_size(len(rows))
     stats = chunk_statistics(rows.drop(columns=[LABEL_COLUMN], errors="ignore"),
                              models, size, UNCERTAIN_BELOW)
-    ranges = {name: Range(mean=float(stats[name].mean()), std=float(stats[name].std(ddof=1)),
-                          side="low" if name in LOW_SIDE else "high") for name in stats}
+    ranges = {name: chunk_range(stats[name], side="low" if name in LOW_SIDE else "high",
+                                robust=is_attack_share(name)) for name in stats}
     return Thresholds(chunk_rows=size, chunks=len(stats), k=K_STD, min_margin=MIN_MARGIN,
                       uncertain_below=UNCERTAIN_BELOW, ranges=ranges,
                       champion_recall=per_class["recall"].astype(float).to_dict(),
