@@ -97,6 +97,7 @@ def timed_flow(frame, folder: Path, rows: int, seed: int) -> None:
     path = incoming / "big-batch.csv"
     write_official_csv(batch.assign(label=batch[LABEL_COLUMN].astype(str)), path)
     mark_ready(path)  # complete: the run takes it at once
+    size = path.stat().st_size   # the run moves it into done/
     config = load_monitoring_config()
     config.model_name = MODEL
     config.incoming_dir = str(incoming)
@@ -110,14 +111,14 @@ def timed_flow(frame, folder: Path, rows: int, seed: int) -> None:
     [outcome] = monitoring_flow(config=config)
     wall = time.perf_counter() - started
     sampler.running = False
-    print(f"monitoring flow on {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB CSV): "
+    print(f"monitoring flow on {rows:,} rows ({size / 1e6:.0f} MB CSV): "
           f"{wall:.1f} s wall, peak RSS {sampler.peak() / 1e9:.2f} GB "
           f"(verdict {outcome.verdict})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=20, help="0: only the big batch")
     parser.add_argument("--batch-rows", type=int, default=2_000)
     parser.add_argument("--big-rows", type=int, default=500_000)
     parser.add_argument("--seed", type=int, default=31)
@@ -134,7 +135,8 @@ def main() -> None:
         print(f"champion trained on {', '.join(scenario.REFERENCE_DAYS)} "
               f"(test macro-F1 {champion.bundle.test_metric('macro_f1'):.3f}); "
               f"batches of {args.batch_rows:,} rows of new generated traffic")
-        detection(frame, champion, load_monitoring_config(), args.batches, args.batch_rows)
+        if args.batches:
+            detection(frame, champion, load_monitoring_config(), args.batches, args.batch_rows)
         timed_flow(frame, folder, args.big_rows, args.seed)
 
 
