@@ -9,7 +9,10 @@ import pytest
 from nids.config import MonitoringConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring import check
+from nids.monitoring.health import batch_statistics
 from nids.monitoring.judgment_settings import RangeOverride
+from nids.monitoring.judgments import sampled_statistics
+from nids.training.features import clean_features
 from tests.support.builders import class_flows as flows
 
 ROWS = 1_000
@@ -128,3 +131,15 @@ def test_the_outcome_and_the_artifact_carry_the_three_verdicts(health_champion, 
     for heading in ("### Model health: **healthy**", "### Security incident: **incident**",
                     "### Data drift", "### Thresholds"):
         assert heading in markdown
+
+
+def test_a_large_batch_is_judged_on_a_sample_with_counts_for_the_whole_batch(health_champion):
+    batch = flows(6_000, 21, ("BENIGN", "DDoS"), (0.5, 0.5))
+    features = clean_features(batch, health_champion.bundle.features)
+    models = health_champion.health_models
+    whole = batch_statistics(models, features, 0.9)
+    sampled = sampled_statistics(models, features, 0.9, sample_rows=2_000)
+    assert sampled.rows == 6_000
+    assert abs(sampled.attack_share - whole.attack_share) < 0.05
+    assert abs(sampled.class_counts["DDoS"] - whole.class_counts["DDoS"]) < 300
+    assert sampled_statistics(models, features, 0.9, sample_rows=10_000) == whole

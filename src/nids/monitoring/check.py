@@ -167,20 +167,21 @@ def check_frame(frame: pd.DataFrame, name: str, champion: Champion,
     current = frames.current_frame(frame, names, champion.features)
     drift = assess_drift(champion.reference, current, champion.features, config.drift,
                          champion.bundle.test_metric("macro_f1"))
-    judged = judge(champion, features, frame, drift.decision, config)
+    judged = judge(champion, features, frame, drift.decision, config, names)
     checked = BatchCheck(name, batches.score_frame(frame, names, probability), drift, judged)
     logger.info("%s: %d rows, verdict %s", name, len(frame), checked.verdict)
     return checked
 
 
 def judge(champion: Champion, features: pd.DataFrame, frame: pd.DataFrame,
-          drift: DriftDecision, config: MonitoringConfig) -> Judgments | None:
+          drift: DriftDecision, config: MonitoringConfig,
+          predicted: np.ndarray) -> Judgments | None:
     """The health, incident and drift verdicts, when the champion has health models."""
     if champion.health_models is None or champion.thresholds is None:
         return None
     labels = frame[LABEL_COLUMN].astype(str) if frames.has_labels(frame, "batch") else None
     return judge_batch(champion.health_models, champion.thresholds, features, labels, drift,
-                       config.judgments)
+                       config.judgments, np.asarray(predicted, dtype=object))
 
 
 def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> BatchCheck:

@@ -26,5 +26,7 @@ class JudgmentSettings(BaseModel):
                                      "below the champion's over the same classes (labels).")
     drift_action: Literal["report", "alert", "retrain"] = Field(
         "report", description="What data drift alone does: report it, alert, or retrain.")
+    sample_rows: int = Field(50_000, ge=1_000, description="Rows of a larger batch the "
+                             "label-free statistics (calibration, novelty) are computed on.")
     overrides: dict[str, RangeOverride] = Field(
         default_factory=dict, description='Hand-set ranges, e.g. {"novel_share": {"high": 0.2}}.')

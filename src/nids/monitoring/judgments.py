@@ -58,7 +58,8 @@ def labelled_crossed(labels: pd.Series, predicted: np.ndarray, thresholds: Thres
     return crossed, quality, macro
 
 
-def judge_health(statistics: BatchStatistics, labels: pd.Series | None, predicted: np.ndarray,
+def judge_health(statistics: BatchStatistics, labels: pd.Series | None,
+                 predicted: np.ndarray | None,
                  thresholds: Thresholds, settings: JudgmentSettings) -> HealthJudgment:
     """Degraded when labels show lost recall/F1 on classes with enough rows; without such
     labels, when the estimated accuracy, unsure share or novel share leaves its range."""
@@ -96,14 +97,32 @@ class Judgments(BaseModel):
                           thresholds.markdown()])
 
 
+def sampled_statistics(models: HealthModels, features: pd.DataFrame, uncertain_below: float,
+                       sample_rows: int) -> BatchStatistics:
+    """The label-free statistics of a batch, from a random sample of at most `sample_rows`
+    rows (shares and means: 50,000 rows estimate them within about 0.005); the class counts
+    are scaled to the whole batch."""
+    if len(features) <= sample_rows:
+        return batch_statistics(models, features, uncertain_below)
+    sample = features.sample(n=sample_rows, random_state=0)
+    found = batch_statistics(models, sample, uncertain_below)
+    scale = len(features) / sample_rows
+    return found.model_copy(update={
+        "rows": len(features),
+        "class_counts": {k: int(round(v * scale)) for k, v in found.class_counts.items()}})
+
+
 def judge_batch(models: HealthModels, thresholds: Thresholds, features: pd.DataFrame,
-                labels: pd.Series | None, drift: DriftDecision,
-                settings: JudgmentSettings) -> Judgments:
+                labels: pd.Series | None, drift: DriftDecision, settings: JudgmentSettings,
+                predicted: np.ndarray | None = None) -> Judgments:
     """Health, incident and drift verdicts of a cleaned batch; retrain on degraded health
-    (or on drift, when `drift_action` is retrain)."""
-    statistics = batch_statistics(models, features, thresholds.uncertain_below)
-    predicted = np.asarray(models.classes, dtype=object)[
-        models.calibrated_probabilities(features).argmax(axis=1)]
+    (or on drift, when `drift_action` is retrain). `predicted`: the champion's classes of
+    the batch, when already scored (labelled quality is measured on every row)."""
+    statistics = sampled_statistics(models, features, thresholds.uncertain_below,
+                                    settings.sample_rows)
+    if labels is not None and predicted is None:
+        predicted = np.asarray(models.classes, dtype=object)[
+            models.calibrated_probabilities(features).argmax(axis=1)]
     health = judge_health(statistics, labels, predicted, thresholds, settings)
     incident = judge_incident(statistics, models.classes, thresholds, settings.overrides)
     drifted = drift.drift_detected
