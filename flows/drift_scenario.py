@@ -5,7 +5,8 @@ attacks it never saw (model health degraded, retraining, a new champion), and Fr
 of labelled traffic as it is monitored, so the retrain learns Friday from the Friday batch
 (nids.data.corpus), as it would in production.
 
-Runs on the real day files when they are in data/raw/; otherwise the tour asks for generated data explicitly. `make scenario` runs it.
+Runs on the real day files when they are in data/raw/; otherwise the tour asks for generated
+data explicitly. `make scenario` runs it.
 """
 
 from __future__ import annotations
