@@ -141,7 +141,7 @@ def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_d
     )
     [retraining] = [r for r in runs if r.id != run.id]
     assert retraining.deployment_id == training_deployment.id
-    assert retraining.parameters["reason"].startswith("drift in 03-friday.csv")
+    assert retraining.parameters["reason"].startswith("model health degraded on 03-friday.csv: ")
     assert retraining.parameters["config"]["data"]["days"] is None  # every day this time
     parent = prefect.read_task_run(retraining.parent_task_run_id)
     assert parent.flow_run_id == monitoring.id  # linked in the UI under the monitoring run
@@ -150,7 +150,7 @@ def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_d
     assert retraining.state.is_completed(), retraining.state
     second = registry.get_model_version(MODEL, "2")
     assert second.tags["prefect_flow_run_id"] == str(retraining.id)
-    assert second.tags["reason"].startswith("drift in 03-friday.csv")
+    assert second.tags["reason"].startswith("model health degraded on 03-friday.csv: ")
     assert {"champion", "challenger"} & set(second.aliases)
     assert sorted(v.version for v in registry.search_model_versions(f"name='{MODEL}'")) == [
         "1", "2"]
