@@ -15,9 +15,11 @@ from tests.support.builders import ml_csv
 
 @pytest.fixture
 def data_config(tmp_path: Path) -> DataConfig:
-    """The default data settings (real data only) with every folder under tmp_path."""
+    """The default data settings (real data only) with every folder, the corpus too, under
+    tmp_path (the project's corpus holds what `make run` monitored)."""
     return DataConfig(raw_dir=str(tmp_path / "raw"), generated_dir=str(tmp_path / "generated"),
-                      interim_dir=str(tmp_path / "interim"), generated_rows=1_000)
+                      interim_dir=str(tmp_path / "interim"), generated_rows=1_000,
+                      corpus={"dir": str(tmp_path / "corpus")})
 
 
 def test_real_data_is_the_default():
