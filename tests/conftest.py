@@ -1,4 +1,5 @@
-"""Fixtures shared by every area: a temporary Prefect server and small flow configurations."""
+"""Fixtures shared by every area: a temporary Prefect server, a throwaway MLflow store and small
+flow configurations."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+import mlflow
+import mlflow.tracking._model_registry.utils as registry_uri_state
+import mlflow.tracking._tracking_service.utils as tracking_uri_state
+import mlflow.tracking.fluent as fluent_state
 import pytest
 from prefect.settings import (
     PREFECT_API_URL,
@@ -28,6 +34,7 @@ from nids.config import (
     load_monitoring_config,
     load_training_config,
 )
+from nids.tracking import registry
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +93,28 @@ def small_training_config() -> Callable[..., TrainingConfig]:
 def small_monitoring_config() -> Callable[..., MonitoringConfig]:
     """Builds a monitoring config for end-to-end runs: `(folder, training, cooldown_hours)`."""
     return _small_monitoring_config
+
+
+class MlflowStore(NamedTuple):
+    experiment: str  # the experiment's name
+    experiment_id: str
+    folder: Path  # holds mlflow.db and the artifacts folder
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowStore]:
+    """A throwaway SQLite store and artifact folder for the module (creating one takes
+    seconds), its experiment configured as the flows configure theirs; MLflow's global state
+    is restored afterwards."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    experiment = "test-tracking"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        patch.setattr(registry, "MLFLOW_ARTIFACTS_DIR", folder / "mlartifacts")
+        patch.setattr(tracking_uri_state, "_tracking_uri", None)
+        patch.setattr(registry_uri_state, "_registry_uri", None)
+        patch.setattr(fluent_state, "_active_experiment_id", None)
+        yield MlflowStore(experiment, registry.configure_tracking(experiment), folder)
+        while mlflow.active_run():
+            mlflow.end_run()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
+from mlflow import MlflowClient
 
 from flows.training import training_flow
 from nids.config import MonitoringConfig, TrainingConfig, XGBoostConfig
@@ -77,6 +78,13 @@ def webhook() -> Iterator[Webhook]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture(scope="session")
+def model_versions() -> Callable[[], list[str]]:
+    """Lists the registered versions of the workspace's model ('e2e-monitoring'), in order."""
+    return lambda: sorted(str(v.version)
+                          for v in MlflowClient().search_model_versions(f"name='{MODEL}'"))
 
 
 @pytest.fixture(scope="module")

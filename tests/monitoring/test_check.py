@@ -8,50 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import xgboost as xgb
 
 from nids.config import MonitoringConfig
 from nids.data import claims
 from nids.data.generate import write_official_csv
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
-from nids.monitoring import check, frames
+from nids.data.schema import LABEL_COLUMN, PREDICTION_COLUMN
+from nids.monitoring import check
 from nids.monitoring.outcomes import RetrainOutcome
 from nids.monitoring.reports import ReportEntry
-from nids.tracking.registry import ModelBundle
 
-FEATURES = ["destination_port", "flow_duration", "total_fwd_packets", "flow_bytes_s",
-            "flow_iat_min"]
-CLASSES = ["BENIGN", "DDoS"]
-ROWS = 2_000
-
-
-def traffic(seed: int, scale: float = 1.0) -> pd.DataFrame:
-    """A loaded batch: every feature column, DDoS flows 1,000 times longer; `scale` multiplies
-    every feature but the port."""
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(CLASSES, ROWS, p=[0.7, 0.3])
-    values = rng.lognormal(3, 1, (ROWS, len(FEATURE_COLUMNS))) * scale
-    frame = pd.DataFrame(values.astype(np.float32), columns=list(FEATURE_COLUMNS))
-    frame["flow_duration"] *= np.where(labels == "DDoS", 1_000, 1).astype(np.float32)
-    frame["destination_port"] = rng.choice([80.0, 443.0, 53.0], ROWS).astype(np.float32)
-    frame[LABEL_COLUMN] = pd.Categorical(labels)
-    return frame
-
-
-@pytest.fixture(scope="module")
-def champion() -> check.Champion:
-    """A small XGBoost model on five features and its reference sample, as after training."""
-    train = traffic(seed=0)
-    model = xgb.XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1)
-    model.fit(train[FEATURES], (train[LABEL_COLUMN] == "DDoS").astype(int))
-    bundle = ModelBundle(model, CLASSES, FEATURES, version="7", run_id="run",
-                         tags={"test_macro_f1": "0.95"})
-    sample = traffic(seed=1)
-    sample[PREDICTION_COLUMN] = np.asarray(CLASSES)[model.predict(sample[FEATURES])]
-    reference = frames.reference_frame(sample, frames.drift_features(FEATURES))
-    return check.Champion("tiny", bundle, reference)
+ROWS = 2_000  # the rows of a `tiny_traffic` batch
 
 
 @pytest.fixture(scope="module")
@@ -59,42 +26,47 @@ def config() -> MonitoringConfig:
     return MonitoringConfig()
 
 
-def test_a_batch_like_the_reference_is_ok_with_its_scores(champion, config):
-    checked = check.check_frame(traffic(seed=2), "monday.csv", champion, config)
+def test_a_batch_like_the_reference_is_ok_with_its_scores(tiny_traffic, tiny_champion, config):
+    checked = check.check_frame(tiny_traffic(seed=2), "monday.csv", tiny_champion, config)
     assert checked.batch == "monday.csv"
     assert checked.decision.verdict == "ok" and not checked.decision.crossed
     assert list(checked.scores.columns) == [PREDICTION_COLUMN, "probability", LABEL_COLUMN]
-    assert len(checked.scores) == ROWS and set(checked.predicted) <= set(CLASSES)
+    assert len(checked.scores) == ROWS
+    assert set(checked.predicted) <= set(tiny_champion.bundle.classes)
     assert sum(checked.predicted.values()) == ROWS
     assert checked.drift.summary.macro_f1 > 0.9  # the model separates the classes
-    assert {c.column for c in checked.drift.summary.columns} == set(FEATURES)
+    assert {c.column for c in checked.drift.summary.columns} == set(tiny_champion.bundle.features)
 
 
-def test_a_shifted_batch_asks_for_a_retrain(champion, config):
-    checked = check.check_frame(traffic(seed=3, scale=20.0), "shifted.csv", champion, config)
+def test_a_shifted_batch_asks_for_a_retrain(tiny_traffic, tiny_champion, config):
+    checked = check.check_frame(tiny_traffic(seed=3, scale=20.0), "shifted.csv", tiny_champion,
+                                config)
     assert checked.decision.verdict == "retrain" and checked.decision.drift_detected
     assert "drifted_share" in {c.check for c in checked.decision.crossed}
 
 
-def test_a_batch_file_is_loaded_like_training_data(champion, config, tmp_path: Path):
+def test_a_batch_file_is_loaded_like_training_data(tiny_traffic, tiny_champion, config,
+                                                   tmp_path: Path):
     path = tmp_path / "tuesday.csv"
-    write_official_csv(traffic(seed=4).astype({LABEL_COLUMN: str}), path)
-    checked = check.check_batch(path, champion, config)
+    write_official_csv(tiny_traffic(seed=4).astype({LABEL_COLUMN: str}), path)
+    checked = check.check_batch(path, tiny_champion, config)
     assert checked.batch == "tuesday.csv" and checked.decision.verdict == "ok"
     assert len(checked.scores) == ROWS
 
 
-def test_a_batch_with_too_many_missing_values_is_refused(champion, config):
-    batch = traffic(seed=5)
+def test_a_batch_with_too_many_missing_values_is_refused(tiny_traffic, tiny_champion, config):
+    batch = tiny_traffic(seed=5)
     batch.loc[: ROWS // 2, "flow_iat_min"] = np.nan
     with pytest.raises(ValueError, match=r"holes\.csv: column 'flow_iat_min' has 50% missing"):
-        check.check_frame(batch, "holes.csv", champion, config)
+        check.check_frame(batch, "holes.csv", tiny_champion, config)
 
 
-def test_save_check_writes_the_report_its_entry_and_the_index(champion, config, tmp_path):
-    checked = check.check_frame(traffic(seed=3, scale=20.0), "03-friday.csv", champion, config)
+def test_save_check_writes_the_report_its_entry_and_the_index(tiny_traffic, tiny_champion, config,
+                                                              tmp_path):
+    checked = check.check_frame(tiny_traffic(seed=3, scale=20.0), "03-friday.csv", tiny_champion,
+                                config)
     created_at = datetime(2026, 11, 22, 18, 30, tzinfo=UTC)
-    html_path = check.save_check(checked, champion, tmp_path, created_at)
+    html_path = check.save_check(checked, tiny_champion, tmp_path, created_at)
     assert html_path == tmp_path / "drift" / "2026-11-22T183000Z_03-friday.html"
     assert "<html" in html_path.read_text(encoding="utf-8")[:2000].lower()
     entry = ReportEntry.model_validate_json(html_path.with_suffix(".json").read_text())
@@ -105,39 +77,43 @@ def test_save_check_writes_the_report_its_entry_and_the_index(champion, config, 
     assert "03-friday.csv" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
-def test_the_outcome_names_the_batch_the_version_and_the_retrain(champion, config):
-    checked = check.check_frame(traffic(seed=3, scale=20.0), "03-friday.csv", champion, config)
+def test_the_outcome_names_the_batch_the_version_and_the_retrain(tiny_traffic, tiny_champion,
+                                                                 config):
+    checked = check.check_frame(tiny_traffic(seed=3, scale=20.0), "03-friday.csv", tiny_champion,
+                                config)
     retrain = RetrainOutcome(started=False, why="within the cooldown")
-    outcome = check.outcome_of(checked, champion, retrain)
+    outcome = check.outcome_of(checked, tiny_champion, retrain)
     assert (outcome.batch, outcome.model_version, outcome.verdict) == (
         "03-friday.csv", "7", "retrain")
     assert outcome.crossed == [c.message for c in checked.decision.crossed]
     assert outcome.retrain == retrain
-    assert check.outcome_of(checked, champion, None).retrain is None
+    assert check.outcome_of(checked, tiny_champion, None).retrain is None
 
 
-def test_a_small_batch_is_reported_but_never_judged(champion, config):
+def test_a_small_batch_is_reported_but_never_judged(tiny_traffic, tiny_champion, config):
     """Issue 10: a one-row batch got verdict retrain (drifted share 0.98) and a retraining."""
     for rows in (1, 50, config.drift.min_rows - 1):
-        small = traffic(seed=3, scale=20.0).iloc[:rows]
-        checked = check.check_frame(small, "small.csv", champion, config)
+        small = tiny_traffic(seed=3, scale=20.0).iloc[:rows]
+        checked = check.check_frame(small, "small.csv", tiny_champion, config)
         decision = checked.decision
         assert decision.verdict == "too small" and not decision.judged
         assert not decision.retrain and not decision.alert
         assert f"{rows:,} rows < {config.drift.min_rows:,}" in decision.markdown
         assert len(checked.scores) == rows  # still scored
-    judged = check.check_frame(traffic(seed=3, scale=20.0).iloc[: config.drift.min_rows],
-                               "enough.csv", champion, config)
+    judged = check.check_frame(tiny_traffic(seed=3, scale=20.0).iloc[: config.drift.min_rows],
+                               "enough.csv", tiny_champion, config)
     assert judged.decision.verdict == "retrain" and judged.decision.alert
 
 
-def test_a_rerun_replaces_the_report_of_the_same_batch(champion, config, tmp_path):
+def test_a_rerun_replaces_the_report_of_the_same_batch(tiny_traffic, tiny_champion, config,
+                                                       tmp_path):
     """Issue 10: predictions failed after the report was written; the rerun wrote a second
     report and a second index row for the same batch."""
-    checked = check.check_frame(traffic(seed=3, scale=20.0), "03-friday.csv", champion, config)
-    first = check.save_check(checked, champion, tmp_path,
+    checked = check.check_frame(tiny_traffic(seed=3, scale=20.0), "03-friday.csv", tiny_champion,
+                                config)
+    first = check.save_check(checked, tiny_champion, tmp_path,
                              datetime(2026, 11, 22, 18, 30, tzinfo=UTC), batch_sha256="f" * 64)
-    again = check.save_check(checked, champion, tmp_path,
+    again = check.save_check(checked, tiny_champion, tmp_path,
                              datetime(2026, 11, 22, 19, 30, tzinfo=UTC), batch_sha256="f" * 64)
     reports = [path for path in (tmp_path / "drift").iterdir() if path.is_file()]  # not js/
     assert sorted(reports) == sorted([again, again.with_suffix(".json")])
@@ -156,9 +132,9 @@ def claim_of(tmp_path):
     return claim
 
 
-def test_a_claimed_batch_is_read_and_validated(claim_of, config, tmp_path):
+def test_a_claimed_batch_is_read_and_validated(tiny_traffic, claim_of, config, tmp_path):
     path = tmp_path / "source.csv"
-    write_official_csv(traffic(seed=4).astype({LABEL_COLUMN: str}), path)
+    write_official_csv(tiny_traffic(seed=4).astype({LABEL_COLUMN: str}), path)
     reading = check.read_claimed(claim_of("good.csv", path.read_bytes()), config.validation)
     assert reading.problem is None and not reading.changing and len(reading.frame) == ROWS
 
@@ -174,9 +150,10 @@ def test_a_bad_batch_is_read_as_a_problem_naming_the_file(claim_of, config, cont
     assert re.search(problem, reading.problem)
 
 
-def test_a_batch_that_changes_while_read_is_still_being_written(claim_of, config, tmp_path):
+def test_a_batch_that_changes_while_read_is_still_being_written(tiny_traffic, claim_of, config,
+                                                                 tmp_path):
     path = tmp_path / "source.csv"
-    write_official_csv(traffic(seed=4).astype({LABEL_COLUMN: str}), path)
+    write_official_csv(tiny_traffic(seed=4).astype({LABEL_COLUMN: str}), path)
     half = path.read_bytes()[: path.stat().st_size // 2]  # cut mid-line, as a writer leaves it
     taken = claim_of("growing.csv", half)
     with taken.path.open("ab") as writer:  # the writer goes on after the claim

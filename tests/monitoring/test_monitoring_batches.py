@@ -14,7 +14,6 @@ import time
 
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 from prefect import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
@@ -25,11 +24,6 @@ from nids.paths import PROJECT_ROOT
 from tests.support.incoming import arrive
 
 pytestmark = pytest.mark.slow
-MODEL = "e2e-monitoring"  # the workspace's model (tests/monitoring/conftest.py)
-
-
-def versions() -> list[str]:
-    return sorted(str(v.version) for v in MlflowClient().search_model_versions(f"name='{MODEL}'"))
 
 
 def test_a_batch_still_being_written_is_left_for_a_later_run(
@@ -57,7 +51,7 @@ def test_a_batch_still_being_written_is_left_for_a_later_run(
 
 
 def test_a_small_batch_is_scored_and_reported_but_starts_nothing(
-    workspace, small_monitoring_config, webhook, monkeypatch
+    model_versions, workspace, small_monitoring_config, webhook, monkeypatch
 ) -> None:
     folder, training, batches = workspace
     folder = folder / "small"
@@ -68,10 +62,10 @@ def test_a_small_batch_is_scored_and_reported_but_starts_nothing(
     source.parent.mkdir(parents=True)
     source.write_bytes(b"".join(lines[:2]))  # the header and one row of the shifted day
     arrive(source, folder)
-    before = versions()
+    before = model_versions()
     [outcome] = monitoring_flow(config=config)
     assert (outcome.verdict, outcome.retrain, outcome.alerts) == ("too small", None, [])
-    assert webhook.received == [] and versions() == before
+    assert webhook.received == [] and model_versions() == before
     [entry] = (folder / "reports" / "drift").glob("*.json")
     assert json.loads(entry.read_text())["verdict"] == "too small"
 

@@ -18,27 +18,23 @@ pytestmark = pytest.mark.slow
 MODEL = "e2e-monitoring"  # the workspace's model (tests/monitoring/conftest.py)
 
 
-def versions() -> list[str]:
-    return sorted(str(v.version) for v in MlflowClient().search_model_versions(f"name='{MODEL}'"))
-
-
 def test_cooldown_stops_a_retrain_soon_after_the_last_training(
-    workspace, small_monitoring_config
+    model_versions, workspace, small_monitoring_config
 ) -> None:
     """Runs first: the champion has just been trained, on Monday-Wednesday only."""
     folder, training, batches = workspace
     config = small_monitoring_config(folder, training, cooldown_hours=24)
-    before = versions()
+    before = model_versions()
     shifted = arrive(batches["03-friday"], folder, "00-friday-in-cooldown.csv")
 
     [outcome] = monitoring_flow(config=config, batch=str(shifted))
     assert outcome.verdict == "retrain"
     assert not outcome.retrain.started and "cooldown" in outcome.retrain.why
-    assert versions() == before
+    assert model_versions() == before
 
 
 def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
-    workspace, small_monitoring_config
+    model_versions, workspace, small_monitoring_config
 ) -> None:
     folder, training, batches = workspace
     config = small_monitoring_config(folder, training)
@@ -46,7 +42,7 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
 
     [outcome] = monitoring_flow(config=config)
     assert outcome.verdict == "ok" and outcome.retrain is None
-    assert versions() == ["1"]
+    assert model_versions() == ["1"]
     done = clean.parent / "done"
     assert outcome.location == str(done / "01-reference-days.csv") and not clean.exists()
     assert (done / "01-reference-days.predictions.parquet").exists()
@@ -58,7 +54,7 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
     assert outcome.verdict == "retrain" and outcome.health == "degraded" and outcome.crossed
     assert outcome.health_crossed and outcome.drift == "drift"
     assert outcome.retrain.started and outcome.retrain.mode == "subflow"
-    assert versions() == ["1", "2"]
+    assert model_versions() == ["1", "2"]
     retrained = MlflowClient().get_model_version(MODEL, "2")
     assert retrained.tags["reason"].startswith("model health degraded on 03-friday.csv: ")
     # the labelled batch joined the corpus before the retrain, which trained on it

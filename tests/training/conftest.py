@@ -1,5 +1,5 @@
-"""Fixtures of the training tests: learnable frames of several days, the throwaway MLflow
-store of the tracking tests, and a test's own SQLite store for the training flow."""
+"""Fixtures of the training tests: learnable frames of several days, and a test's own SQLite
+store for the training flow."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from tests.support.builders import days_frame
-from tests.tracking.conftest import mlflow_store  # noqa: F401  (a fixture, used by name)
 
 
 def learnable_days(labels_by_day: dict[str, Sequence[str]], seed: int = 0) -> pd.DataFrame:
