@@ -52,8 +52,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _small_training_config(folder: Path, model_name: str, **model) -> TrainingConfig:
     """The project's config on 20,000 generated rows (asked for explicitly), everything
-    written under `folder`, registered as `model_name`; `n_estimators` and `quality_floor` may
-    be given."""
+    written under `folder`, registered as `model_name`, without the day-based evaluation and
+    the bootstrap intervals; `n_estimators` and `quality_floor` may be given."""
     config = load_training_config()
     config.data.source = DataSource.GENERATED
     config.data.raw_dir = str(folder / "raw")
@@ -67,6 +67,10 @@ def _small_training_config(folder: Path, model_name: str, **model) -> TrainingCo
     config.registry.model_name = model_name
     config.registry.quality_floor = model.get("quality_floor", 0.3)
     config.metrics_file = str(folder / "metrics.json")
+    # The model card's extra measures (a second model for the day-based evaluation, bootstrap
+    # intervals) are left to the test of the card (tests/training/test_model_card_flow.py).
+    config.evaluation.by_day.train_days = []
+    config.evaluation.bootstrap_resamples = 0
     return config
 
 

@@ -23,6 +23,8 @@ def test_searched_model_gets_a_card_with_intervals_and_day_evaluation(
     config = small_training_config(store, MODEL, n_estimators=30)
     config.search.n_trials, config.search.startup_trials = 3, 1
     config.evaluation.bootstrap_resamples = 50
+    config.evaluation.by_day.train_days = ["Monday", "Tuesday", "Wednesday"]
+    config.evaluation.by_day.test_days = ["Thursday", "Friday"]
     result = training_flow(config=config, reason="e2e", search=True)
 
     client = MlflowClient()

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 import mlflow
@@ -34,6 +35,8 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 HOLDOUT_ARTIFACT = "holdout/test.parquet"
+# What loading the logged model imports (the XGBoost scikit-learn model and its data types).
+MODEL_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "xgboost")
 # A version's `status` tag: pending while its run registers it, ready once its alias is set,
 # failed (with `failure_reason`) when the run failed after creating it.
 STATUS_TAG, PENDING, READY, FAILED = "status", "pending", "ready", "failed"
@@ -130,9 +133,12 @@ def log_model(
 ) -> str:
     """Log the model in the active run; returns its model URI."""
     signature = infer_signature(example, model.predict_proba(example))
+    # The packages loading the model needs, pinned to the installed versions: MLflow's own
+    # inference of them scans every installed distribution, seconds per run.
     info = mlflow.xgboost.log_model(
         model, name=MODEL_ARTIFACT, signature=signature, input_example=example.head(5),
         model_format="ubj", metadata={"classes": classes, "features": features},
+        pip_requirements=[f"{name}=={metadata.version(name)}" for name in MODEL_PACKAGES],
     )
     return info.model_uri
 
