@@ -392,10 +392,14 @@ class LabelsConfig(StrictModel):
     """Label requests for unlabelled batches, and the labels files analysts send back."""
 
     requests_dir: str = Field("data/label_requests", description="Where label requests "
-                              "(CSV: the flows to label, least confident first) are written.")
+                              "(CSV: the flows to label, least confident first, then a random "
+                              "sample) are written.")
     labels_dir: str = Field("data/labels", description="Drop labels files (CSV with flow_key "
                             "and label) here; they join the corpus and start a retrain.")
     max_request_rows: int = Field(2_000, ge=1, description="Flows asked for per request.")
+    random_share: float = Field(
+        0.2, ge=0, le=1, description="Share of a request drawn at random from the other flows, "
+        "so that flows the champion misclassifies with confidence reach the analyst too.")
 
 
 class MonitoringConfig(StrictModel):

@@ -74,3 +74,33 @@ def test_a_checked_batch_gets_its_request_from_the_saved_scores(tmp_path: Path, 
     request = label_requests.request_for_batch(unlabelled, scores, "b.csv", labels, "4")
     assert request.path.parent == tmp_path / "requests" and request.flows == 2
     assert pd.read_csv(request.path)["flow_key"].tolist() == ["b.csv#1", "b.csv#3"]
+
+
+def test_a_random_share_reaches_flows_the_champion_gets_wrong_with_confidence(tmp_path: Path):
+    """Issue 12: the tour's unseen PortScan flows were predicted BENIGN at probability ~1, so
+    a request of the least confident flows held 5 of 4,434; a random share asks for them in
+    proportion to their number."""
+    rows = 1_000
+    features = pd.concat([flow_frame(["BENIGN"])] * rows, ignore_index=True)
+    features = features.drop(columns=["label", "source_file"])
+    confident = np.arange(rows) % 4 == 0           # a quarter: taken for benign, with confidence
+    probability = np.where(confident, 0.999, np.linspace(0.5, 0.95, rows))
+    predictions = np.array(["BENIGN"] * rows)
+
+    def asked(share: float) -> pd.DataFrame:
+        request = label_requests.write_label_request(
+            features, predictions, probability, "night.csv", tmp_path / str(share),
+            max_rows=100, random_share=share, created_at=CREATED)
+        return pd.read_csv(request.path)
+
+    without, mixed = asked(0.0), asked(0.2)
+    assert len(without) == len(mixed) == 100
+    assert not (without["probability"] > 0.99).any()
+    assert (without["picked"] == "least confident").all()
+    assert mixed["picked"].value_counts().to_dict() == {"least confident": 80,
+                                                        "random sample": 20}
+    sampled = mixed[mixed["picked"] == "random sample"]
+    assert 1 <= (sampled["probability"] > 0.99).sum() < 20
+    assert mixed["flow_key"].is_unique
+    # the same batch asks for the same flows again (a rerun, another run of the flow)
+    assert asked(0.2)["flow_key"].tolist() == mixed["flow_key"].tolist()
