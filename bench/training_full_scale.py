@@ -3,7 +3,10 @@
 Generates 2,830,743 rows with the real class proportions (once; reused afterwards), then runs
 the real training flow on them and prints the wall time and peak memory (RSS) of each stage.
 
-    .venv/bin/python -m bench.training_full_scale [--rows N]   (from the project root)
+    .venv/bin/python -m bench.training_full_scale [--rows N] [--cold]   (from the project root)
+
+--cold parses the CSVs and builds the splits again (empty Parquet caches in a temporary folder),
+as the first run on new data does; without it a later run reuses them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import tempfile
 import time
 
 from prefect import get_client
@@ -34,6 +38,7 @@ async def task_runs(flow_run_id):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=FULL_SCALE_ROWS)
+    parser.add_argument("--cold", action="store_true", help="no parse or split caches")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     folder = DATA_DIR / "generated" / f"bench-{args.rows}"
@@ -46,6 +51,10 @@ def main() -> None:
     config.data.generated_rows = args.rows
     config.registry.experiment_name = "nids-bench"
     config.registry.model_name = "cicids2017-xgboost-bench"
+    caches = tempfile.TemporaryDirectory(dir=DATA_DIR) if args.cold else None
+    if caches is not None:
+        config.data.interim_dir = f"{caches.name}/interim"
+        config.data.processed_dir = f"{caches.name}/processed"
     sampler = RssSampler()
     sampler.start()
     started = time.perf_counter()

@@ -99,9 +99,9 @@ def evaluate_on_test(trained: TrainedModel, test: pd.DataFrame) -> Evaluation:
 
 @task(cache_policy=NO_CACHE)
 def measure(loaded: LoadedData, splits: dict[str, pd.DataFrame], trained: TrainedModel,
-            config: TrainingConfig) -> VersionMeasures:
+            evaluation: Evaluation, config: TrainingConfig) -> VersionMeasures:
     """F1 intervals, the day-based evaluation and figures, for the model card."""
-    return measure_version(loaded.frame, splits, trained, config)
+    return measure_version(loaded.frame, splits, trained, evaluation, config)
 
 
 @task(cache_policy=NO_CACHE)
@@ -164,7 +164,7 @@ def training_flow(config: TrainingConfig | None = None, reason: str = "manual",
         config = search_hyperparameters(splits, config)
     trained = train(splits, config)
     evaluation = evaluate_on_test(trained, splits["test"])
-    measures = measure(loaded, splits, trained, config)
+    measures = measure(loaded, splits, trained, evaluation, config)
     candidate = Candidate(trained, evaluation, splits, loaded.data_source,
                           config.features.label_grouping.value)
     promotion = promote(candidate, config)

@@ -191,7 +191,9 @@ class XGBoostConfig(StrictModel):
         0.5, ge=0, le=1,
         description="Sample weight = (balanced class weight) ** power; 0 = none, 1 = balanced.",
     )
-    n_jobs: int = Field(2, ge=1)
+    n_jobs: int | None = Field(
+        None, ge=1, description="XGBoost threads; empty: every core of the machine.",
+    )
     seed: int = Field(42)
 
 

@@ -84,3 +84,12 @@ def test_empty_frame_is_refused():
     assert result.problems == ["The input holds no data rows."]
     with pytest.raises(ValueError, match="no data rows"):
         raise_on_problems(result)
+
+
+def test_rows_alike_in_the_key_columns_only_are_not_duplicates():
+    frame = flow_frame(["BENIGN"] * 3)
+    frame.iloc[1, :8] = frame.iloc[0, :8]            # same port, duration, packet counts
+    frame.iloc[2] = frame.iloc[0]                     # the same flow again
+    frame["flow_iat_std"] = np.array([np.nan, 1, np.nan], dtype=np.float32)  # NaN equals NaN
+    result = validate_frame(frame, **LIMITS)
+    assert result.duplicate_rows == 1

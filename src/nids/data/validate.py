@@ -3,6 +3,9 @@
 Column presence, numeric types and labels are enforced while parsing (`nids.data.ingest`); this
 module measures what parsed: missing and infinite values per file and column, duplicates,
 class counts, and refuses data that is unfit to train on.
+
+Everything is read in place from the typed frame, one column at a time (no copy of the
+frame): at full scale (2.8 million rows) validation takes seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ import pandas as pd
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 
 logger = logging.getLogger(__name__)
+
+FLAGS = ("missing", "infinite", "negative")
+# Duplicate candidates share these first feature columns: destination port, duration, packet
+# counts and lengths (few distinct flows agree on all of them).
+KEY_COLUMNS = 8
 
 
 @dataclass
@@ -31,35 +39,56 @@ class ValidationResult:
         return not self.problems
 
 
-def quality_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Share of missing, infinite and negative values of each feature column."""
-    values = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32, copy=False)
+def _column_flags(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Missing, infinite and negative flags of one column's values."""
     with np.errstate(invalid="ignore"):
-        table = pd.DataFrame(
-            {
-                "missing_share": np.isnan(values).mean(axis=0),
-                "infinite_share": np.isinf(values).mean(axis=0),
-                "negative_share": (values < 0).mean(axis=0),
-            },
-            index=pd.Index(FEATURE_COLUMNS, name="column"),
-        )
-    return table.round(6)
+        return np.isnan(values), np.isinf(values), values < 0
 
 
-def _share_problems(frame: pd.DataFrame, flags: np.ndarray, kind: str, limit: float) -> list[str]:
+def flag_counts(frame: pd.DataFrame, groups: np.ndarray, n_groups: int) -> dict[str, pd.DataFrame]:
+    """Per kind of flag (`FLAGS`), the flagged values of each feature column (columns) in each
+    group of rows (`groups`: codes 0..n_groups-1)."""
+    counts = {kind: {} for kind in FLAGS}
+    for column in FEATURE_COLUMNS:
+        values = frame[column].to_numpy()
+        for kind, flags in zip(FLAGS, _column_flags(values), strict=True):
+            counts[kind][column] = np.bincount(groups[flags], minlength=n_groups)
+    return {kind: pd.DataFrame(table) for kind, table in counts.items()}
+
+
+def quality_table(frame: pd.DataFrame, counts: dict[str, pd.DataFrame] | None = None,
+                  ) -> pd.DataFrame:
+    """Share of missing, infinite and negative values of each feature column."""
+    if counts is None:
+        counts = flag_counts(frame, np.zeros(len(frame), np.intp), 1)
+    table = pd.DataFrame({f"{kind}_share": counts[kind].sum(axis=0) / max(len(frame), 1)
+                          for kind in FLAGS})
+    return table.rename_axis("column").round(6)
+
+
+def _share_problems(shares: pd.DataFrame, kind: str, limit: float) -> list[str]:
     """Name the file and column wherever the share of flagged (`kind`) values is too high."""
-    per_file = pd.DataFrame(flags, columns=list(FEATURE_COLUMNS)).groupby(
-        frame["source_file"].to_numpy()
-    ).mean()
     problems = []
-    for source, shares in per_file.iterrows():
-        for column, share in shares[shares > limit].items():
+    for source, row in shares.iterrows():
+        for column, share in row[row > limit].items():
             problems.append(
                 f"{source}: column {column!r} has {share:.0%} {kind} values "
                 f"(limit {limit:.0%}); check the export, or raise "
                 f"validation.max_{kind}_share in the config."
             )
     return problems
+
+
+def duplicate_rows(frame: pd.DataFrame) -> int:
+    """Rows equal to an earlier row in every feature (and the label). Candidates first: rows
+    whose hash of the first KEY_COLUMNS repeats (pandas' `hash_pandas_object`); then only those
+    are compared in full (`DataFrame.duplicated`), so hashing most columns of most rows is
+    skipped."""
+    labelled = LABEL_COLUMN in frame.columns
+    subset = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
+    keys = pd.util.hash_pandas_object(frame[list(FEATURE_COLUMNS[:KEY_COLUMNS])], index=False)
+    candidates = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    return int(frame.iloc[candidates].duplicated(subset=subset).sum())
 
 
 def validate_frame(
@@ -69,18 +98,20 @@ def validate_frame(
     if frame.empty:
         return ValidationResult(0, 0, pd.DataFrame(), pd.Series(dtype=int),
                                 ["The input holds no data rows."])
-    quality = quality_table(frame)
-    values = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float32, copy=False)
-    problems = _share_problems(frame, np.isnan(values), "missing", max_missing_share)
-    problems += _share_problems(frame, np.isinf(values), "infinite", max_infinite_share)
-    labelled = LABEL_COLUMN in frame.columns
-    subset = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
-    duplicates = int(frame.duplicated(subset=subset).sum())
+    groups, files = pd.factorize(frame["source_file"])
+    counts = flag_counts(frame, groups, len(files))
+    rows_per_file = np.bincount(groups, minlength=len(files))[:, None]
+    shares = {kind: (counts[kind] / rows_per_file).set_axis(files.astype(str)) for kind in FLAGS}
+    problems = _share_problems(shares["missing"], "missing", max_missing_share)
+    problems += _share_problems(shares["infinite"], "infinite", max_infinite_share)
+    duplicates = duplicate_rows(frame)
     if duplicates:
         logger.info("%d duplicate rows (%.1f%%) are kept: CICIDS2017 repeats flows",
                     duplicates, 100 * duplicates / len(frame))
+    labelled = LABEL_COLUMN in frame.columns
     labels = frame[LABEL_COLUMN].value_counts() if labelled else pd.Series(dtype=int)
-    return ValidationResult(len(frame), duplicates, quality, labels[labels > 0], problems)
+    return ValidationResult(len(frame), duplicates, quality_table(frame, counts),
+                            labels[labels > 0], problems)
 
 
 def raise_on_problems(result: ValidationResult) -> None:

@@ -42,20 +42,36 @@ class BatchStatistics(BaseModel):
                 "attack_share": self.attack_share, **shares}
 
 
-def batch_statistics(models: HealthModels, features: pd.DataFrame,
-                     uncertain_below: float) -> BatchStatistics:
-    """Statistics of the rows of `features` (cleaned, with the model's feature columns)."""
+def row_statistics(models: HealthModels, features: pd.DataFrame,
+                   uncertain_below: float) -> pd.DataFrame:
+    """Per row of `features` (cleaned, with the model's feature columns): the calibrated
+    max-probability (`confidence`), whether it is `uncertain`, `novel`, and the `predicted`
+    class."""
     probabilities = models.calibrated_probabilities(features)
     confidence = probabilities.max(axis=1)
     predicted = np.asarray(models.classes, dtype=object)[probabilities.argmax(axis=1)]
+    return pd.DataFrame({"confidence": confidence, "uncertain": confidence < uncertain_below,
+                         "novel": models.is_novel(features, predicted),
+                         "predicted": predicted})
+
+
+def summarize_rows(rows: pd.DataFrame) -> BatchStatistics:
+    """The statistics of a batch from its `row_statistics`."""
+    predicted = rows["predicted"].to_numpy()
     attacks = pd.Series(predicted[predicted != BENIGN]).value_counts()
     return BatchStatistics(
-        rows=len(features), estimated_accuracy=float(confidence.mean()),
-        uncertain_share=float((confidence < uncertain_below).mean()),
-        novel_share=float(models.is_novel(features, predicted).mean()),
+        rows=len(rows), estimated_accuracy=float(rows["confidence"].mean()),
+        uncertain_share=float(rows["uncertain"].mean()),
+        novel_share=float(rows["novel"].mean()),
         attack_share=float((predicted != BENIGN).mean()),
         class_counts={str(k): int(v) for k, v in attacks.items()},
     )
+
+
+def batch_statistics(models: HealthModels, features: pd.DataFrame,
+                     uncertain_below: float) -> BatchStatistics:
+    """Statistics of the rows of `features` (cleaned, with the model's feature columns)."""
+    return summarize_rows(row_statistics(models, features, uncertain_below))
 
 
 class ClassQuality(BaseModel):

@@ -1,14 +1,14 @@
 """Normal ranges of the monitoring statistics, calibrated from the training data.
 
 NannyML's chunk-based thresholds: the time-ordered held-out training data (validation and test
-splits, which keep the files' row order) is cut into consecutive chunks of about the
-monitoring batch size (smaller when that gives fewer than MIN_CHUNKS chunks), every statistic
-is computed per chunk, and each statistic's normal range is its chunk mean plus or minus k
-standard deviations (with a small floor on the width, for statistics that hardly vary). The
-attack shares use the median and the median absolute deviation instead: training data holds
-attack bursts, and they are what an incident is, not part of the normal range. The ranges are
-stored with the model version (`monitoring/thresholds.json`); `config/monitoring.yaml` may
-override any of them.
+splits, which keep the files' row order) is cut into consecutive chunks of about the monitoring
+batch size (smaller when that gives fewer than MIN_CHUNKS chunks; at most MAX_CHUNKS of them,
+evenly spread, at full scale), every statistic is computed per chunk, and each statistic's normal
+range is its chunk mean plus or minus k standard deviations (with a small floor on the width, for
+statistics that hardly vary). The attack shares use the median and the median absolute deviation
+instead: training data holds attack bursts, and they are what an incident is, not part of the
+normal range. The ranges are stored with the model version (`monitoring/thresholds.json`);
+`config/monitoring.yaml` may override any of them.
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from scipy.stats import median_abs_deviation
 
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring.health import batch_statistics
+from nids.monitoring.health import row_statistics, summarize_rows
 from nids.monitoring.judgment_settings import RangeOverride
 from nids.training.calibration import HealthModels
 
 LOW_SIDE = frozenset({"estimated_accuracy"})   # statistics that are bad when they fall
 CHUNK_ROWS, MIN_CHUNKS, K_STD, MIN_MARGIN, UNCERTAIN_BELOW = 2_000, 10, 3.0, 0.02, 0.9
+MAX_CHUNKS = 200   # chunks the ranges are calibrated on, at most (400,000 rows)
 
 
 class Range(BaseModel):
@@ -93,13 +95,24 @@ def chunk_size(rows: int, chunk_rows: int = CHUNK_ROWS, min_chunks: int = MIN_CH
     return max(1, min(chunk_rows, rows // min_chunks))
 
 
+def chunk_starts(rows: int, chunk_rows: int, max_chunks: int = MAX_CHUNKS) -> np.ndarray:
+    """First rows of the consecutive chunks; at most `max_chunks`, evenly spread over the
+    rows when there are more (the ranges need enough chunks, not every one)."""
+    starts = np.arange(0, rows - chunk_rows + 1, chunk_rows)
+    if len(starts) <= max_chunks:
+        return starts
+    return starts[np.linspace(0, len(starts) - 1, max_chunks).round().astype(int)]
+
+
 def chunk_statistics(frame: pd.DataFrame, models: HealthModels, chunk_rows: int,
                      uncertain_below: float) -> pd.DataFrame:
-    """One row of statistics per consecutive chunk of `frame` (its order kept)."""
-    starts = range(0, len(frame) - chunk_rows + 1, chunk_rows)
-    return pd.DataFrame([
-        batch_statistics(models, frame.iloc[s:s + chunk_rows], uncertain_below)
-        .values(models.classes) for s in starts])
+    """One row of statistics per consecutive chunk of `frame` (its order kept); the rows'
+    statistics are computed in one pass, then summarized chunk by chunk."""
+    starts = chunk_starts(len(frame), chunk_rows)
+    positions = (starts[:, None] + np.arange(chunk_rows)).ravel()
+    rows = row_statistics(models, frame.iloc[positions], uncertain_below)
+    return pd.DataFrame([summarize_rows(rows.iloc[at:at + chunk_rows]).values(models.classes)
+                         for at in range(0, len(rows), chunk_rows)])
 
 
 def held_out_rows(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:

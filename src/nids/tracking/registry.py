@@ -213,14 +213,24 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
     )
 
 
-def predict_classes(bundle: ModelBundle, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(class name, probability of that class) for each row, with the bundle's features."""
+def predict_probabilities(bundle: ModelBundle, features: pd.DataFrame) -> np.ndarray:
+    """The probability of each of the bundle's classes (columns in its class order)."""
     # As a NumPy array: XGBoost converts a DataFrame column by column (about 15 ms a call
     # under pandas 3, whatever the rows), the array as a whole; the columns are in order.
-    probabilities = bundle.model.predict_proba(features[bundle.features].to_numpy())
+    return bundle.model.predict_proba(features[bundle.features].to_numpy())
+
+
+def best_classes(bundle: ModelBundle,
+                 probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class name, probability of that class) for each row of `probabilities`."""
     best = probabilities.argmax(axis=1)
     names = np.asarray(bundle.classes, dtype=object)[best]
     return names, probabilities[np.arange(len(best)), best]
+
+
+def predict_classes(bundle: ModelBundle, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(class name, probability of that class) for each row, with the bundle's features."""
+    return best_classes(bundle, predict_probabilities(bundle, features))
 
 
 def download_reference(run_id: str, destination: Path) -> pd.DataFrame:

@@ -32,6 +32,7 @@ NOVELTY_MIN_ROWS = 50
 # (range up to about 0.05) while unseen DoS, DDoS and web attacks reach 0.10-0.51
 # (bench/monitoring_decisions.py); 0.01 gave more margin but missed web brute force.
 NOVELTY_CONTAMINATION = 0.03
+CALIBRATION_ROWS = 100_000   # validation rows the calibrator is fitted on, at most
 
 
 
@@ -69,15 +70,19 @@ class HealthModels:
         return loaded
 
 
-def calibration_rows(splits: dict[str, pd.DataFrame], classes: list[str]) -> pd.DataFrame:
-    """The validation split, plus the training rows of classes it lacks (classes of one or
-    two rows have none there), so that every class of the model can be calibrated."""
+def calibration_rows(splits: dict[str, pd.DataFrame], classes: list[str],
+                     seed: int) -> pd.DataFrame:
+    """The validation split (a uniform sample of CALIBRATION_ROWS when it is larger: it keeps
+    the class shares), plus the training rows of classes it lacks (classes of one or two rows
+    have none there), so that every class of the model can be calibrated."""
     validation = splits["validation"]
+    if len(validation) > CALIBRATION_ROWS:
+        validation = validation.sample(CALIBRATION_ROWS, random_state=seed)
     missing = sorted(set(classes) - set(validation[LABEL_COLUMN]))
     if not missing:
         return validation
-    logger.warning("Classes %s have no validation rows: calibrated on their training rows",
-                   missing)
+    logger.warning("Classes %s have no rows among the validation rows calibrated on: "
+                   "calibrated on their training rows", missing)
     extra = splits["train"][splits["train"][LABEL_COLUMN].isin(missing)]
     return pd.concat([validation, extra], ignore_index=True)
 
@@ -106,6 +111,6 @@ def fit_novelty(reference: pd.DataFrame, features: list[str],
 def fit_health_models(trained: TrainedModel, splits: dict[str, pd.DataFrame],
                       reference: pd.DataFrame, seed: int) -> HealthModels:
     """Calibrator (validation split) and novelty model (reference) of a trained model."""
-    calibrator = fit_calibrator(trained, calibration_rows(splits, trained.classes))
+    calibrator = fit_calibrator(trained, calibration_rows(splits, trained.classes, seed))
     return HealthModels(calibrator, fit_novelty(reference, trained.features, seed),
                         list(trained.classes), list(trained.features))

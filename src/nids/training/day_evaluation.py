@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from nids.config import DaySplitConfig, FeatureConfig, XGBoostConfig
@@ -20,7 +21,7 @@ from nids.data.official import day_names
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.training.evaluate import evaluate_model
 from nids.training.features import clean_features
-from nids.training.splits import build_splits, class_labels
+from nids.training.splits import class_labels, split_frames, stratified_split, undersample
 from nids.training.train import train_on_splits
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,22 @@ def missing_days(frame: pd.DataFrame, split: DaySplitConfig) -> list[str]:
     return sorted(day_names(wanted) - present)
 
 
+def day_splits(frame: pd.DataFrame, days: list[str],
+               features: FeatureConfig) -> dict[str, pd.DataFrame]:
+    """Training and validation splits of the rows of `days`, as the main model's: stratified,
+    the training rows undersampled to `max_rows_per_class`. No test split: the later days
+    test, so the random test share of these days trains too (within the same cap)."""
+    classes = class_labels(frame[LABEL_COLUMN], features.label_grouping)
+    rows = np.flatnonzero(frame["day"].isin(day_names(days)).to_numpy())
+    parts = stratified_split(classes.iloc[rows], features.validation_share,
+                             features.test_share, features.seed)
+    train = rows[np.sort(np.concatenate([parts["train"], parts["test"]]))]
+    if features.max_rows_per_class is not None:
+        train = undersample(train, classes, features.max_rows_per_class, features.seed)
+    return split_frames(frame, classes, {"train": train,
+                                         "validation": rows[parts["validation"]]})
+
+
 def scored_frame(rows: pd.DataFrame, features: FeatureConfig) -> pd.DataFrame:
     """Cleaned features plus the class of each row, as the test split has them."""
     test = clean_features(rows, FEATURE_COLUMNS)
@@ -88,11 +105,7 @@ def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: Featur
         logger.warning("No day-based evaluation: no rows of %s in the training data (days "
                        "are read from the file names)", ", ".join(missing))
         return None
-    earlier = rows_of_days(frame, split.train_days)
-    splits = build_splits(earlier, features.label_grouping, features.validation_share,
-                          features.test_share, features.max_rows_per_class, features.seed)
-    # The random test split of the earlier days is not needed: it trains too.
-    splits["train"] = pd.concat([splits["train"], splits["test"]], ignore_index=True)
+    splits = day_splits(frame, split.train_days, features)
     trained = train_on_splits(splits, params)
     test = scored_frame(rows_of_days(frame, split.test_days), features)
     evaluation = evaluate_model(trained.bundle, test)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from sklearn.metrics import (
 )
 
 from nids.data.schema import LABEL_COLUMN
-from nids.tracking.registry import ModelBundle, predict_classes
+from nids.tracking.registry import ModelBundle, best_classes, predict_probabilities
 
 
 @dataclass
@@ -25,6 +25,9 @@ class Evaluation:
     weighted_f1: float
     per_class: pd.DataFrame   # precision, recall, f1, support per class
     confusion: pd.DataFrame   # rows: true class, columns: predicted class
+    # The model's class probabilities of each row scored (`evaluate_model`), kept so that
+    # intervals and curves of the same rows need no second prediction.
+    probabilities: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def metrics(self) -> dict[str, float]:
         """Headline metrics by name (`macro_f1`, ...), the names config refers to."""
@@ -57,9 +60,12 @@ def evaluate(true: pd.Series | np.ndarray, predicted: np.ndarray) -> Evaluation:
 
 
 def evaluate_model(bundle: ModelBundle, frame: pd.DataFrame) -> Evaluation:
-    """Scores of a model on a labelled frame (e.g. the test split)."""
-    names, _ = predict_classes(bundle, frame)
-    return evaluate(frame[LABEL_COLUMN], names)
+    """Scores of a model on a labelled frame (e.g. the test split), with its probabilities."""
+    probabilities = predict_probabilities(bundle, frame)
+    names, _ = best_classes(bundle, probabilities)
+    evaluation = evaluate(frame[LABEL_COLUMN], names)
+    evaluation.probabilities = probabilities
+    return evaluation
 
 
 def plot_confusion(confusion: pd.DataFrame) -> Figure:

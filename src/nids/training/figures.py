@@ -10,14 +10,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import PrecisionRecallDisplay
 
 from nids.data.schema import LABEL_COLUMN
-from nids.tracking.registry import ModelBundle
 
 TOP_FEATURES = 20
-
-
-def class_probabilities(bundle: ModelBundle, frame: pd.DataFrame) -> np.ndarray:
-    """The probability of each of the bundle's classes (columns in its class order)."""
-    return bundle.model.predict_proba(frame[bundle.features].to_numpy())
 
 
 def plot_precision_recall(frame: pd.DataFrame, probabilities: np.ndarray,

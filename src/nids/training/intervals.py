@@ -14,6 +14,9 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 MACRO_F1 = "macro_f1"
+# Resamples drawn at a time: all 200 at once on the 566,000 full-scale test rows held 2.7 GB
+# of resampled indices and codes; 10 at a time hold about 140 MB.
+BATCH = 10
 
 
 def _f1_scores(true: np.ndarray, predicted: np.ndarray, n_classes: int,
@@ -47,7 +50,7 @@ def f1_intervals(true: pd.Series | np.ndarray, predicted: np.ndarray, resamples:
 
     point = statistic(true_codes, predicted_codes)
     result = bootstrap((true_codes, predicted_codes), statistic, n_resamples=resamples,
-                       paired=True, vectorized=False, confidence_level=confidence,
+                       paired=True, vectorized=False, batch=BATCH, confidence_level=confidence,
                        method="percentile", rng=np.random.default_rng(seed))
     table = pd.DataFrame({"f1": point, "low": result.confidence_interval.low,
                           "high": result.confidence_interval.high},

@@ -89,6 +89,12 @@ def build_splits(
     positions = stratified_split(classes, validation_share, test_share, seed)
     if max_rows_per_class is not None:
         positions["train"] = undersample(positions["train"], classes, max_rows_per_class, seed)
+    return split_frames(frame, classes, positions)
+
+
+def split_frames(frame: pd.DataFrame, classes: pd.Series,
+                 positions: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """Cleaned features plus `label` (the class) of the rows at each split's positions."""
     splits = {}
     for name, rows in positions.items():
         part = clean_features(frame.iloc[rows], FEATURE_COLUMNS)

@@ -20,15 +20,10 @@ from mlflow.entities import Metric
 from nids.config import TrainingConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.tracking.lineage import lineage_of
-from nids.tracking.registry import predict_classes
+from nids.tracking.registry import best_classes
 from nids.training.day_evaluation import DayEvaluation, evaluate_by_day, missing_days
 from nids.training.evaluate import Evaluation
-from nids.training.figures import (
-    class_probabilities,
-    gain_importance,
-    plot_importance,
-    plot_precision_recall,
-)
+from nids.training.figures import gain_importance, plot_importance, plot_precision_recall
 from nids.training.intervals import f1_intervals, interval_metrics
 from nids.training.model_card import CARD_ARTIFACT, CardFacts, read_thresholds, render_card
 from nids.training.search import SEARCH_STAGE
@@ -69,18 +64,18 @@ def day_note(frame: pd.DataFrame, config: TrainingConfig) -> str:
 
 
 def measure_version(frame: pd.DataFrame, splits: dict[str, pd.DataFrame],
-                    trained: TrainedModel, config: TrainingConfig) -> VersionMeasures:
+                    trained: TrainedModel, evaluation: Evaluation,
+                    config: TrainingConfig) -> VersionMeasures:
     """Intervals, day-based evaluation and figures of a trained model; `frame` holds the
-    ingested rows with their `day`."""
-    test, settings = splits["test"], config.evaluation
-    names, _ = predict_classes(trained.bundle, test)
+    ingested rows with their `day`, `evaluation` the model's scores on the test split."""
+    test, settings, probabilities = splits["test"], config.evaluation, evaluation.probabilities
+    names, _ = best_classes(trained.bundle, probabilities)
     intervals = (f1_intervals(test[LABEL_COLUMN], names, settings.bootstrap_resamples,
                               settings.confidence, config.features.seed)
                  if settings.bootstrap_resamples else None)
     started = time.monotonic()
     day = evaluate_by_day(frame, settings.by_day, config.features, config.model)
     logger.info("Day-based evaluation in %.0f s", time.monotonic() - started)
-    probabilities = class_probabilities(trained.bundle, test)
     figures = {"precision_recall.png": plot_precision_recall(test, probabilities,
                                                              trained.classes),
                "feature_importance.png": plot_importance(trained.model)}

@@ -1,0 +1,31 @@
+"""Threshold chunks: statistics computed once per row equal each chunk's own statistics, and
+the chunks are bounded and spread over the held-out rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nids.monitoring.health import batch_statistics
+from nids.monitoring.thresholds import chunk_starts, chunk_statistics
+from nids.training.features import clean_features
+from tests.support.builders import class_flows as flows
+
+
+def test_chunk_statistics_equal_each_chunks_batch_statistics(health_champion):
+    models = health_champion.health_models
+    features = clean_features(flows(1_900, 5, ("BENIGN", "DDoS"), (0.7, 0.3)), models.features)
+    table = chunk_statistics(features, models, 600, 0.9)
+    assert len(table) == 3   # the last 100 rows make no whole chunk
+    for chunk, start in enumerate((0, 600, 1_200)):
+        expected = batch_statistics(models, features.iloc[start:start + 600], 0.9)
+        assert table.iloc[chunk].to_dict() == pytest.approx(expected.values(models.classes))
+
+
+def test_chunks_are_bounded_and_spread_over_the_rows():
+    assert list(chunk_starts(5_000, 1_000, max_chunks=10)) == [0, 1_000, 2_000, 3_000, 4_000]
+    starts = chunk_starts(1_000_000, 2_000, max_chunks=200)
+    assert len(starts) == 200 and starts[0] == 0 and starts[-1] == 998_000
+    assert (np.diff(starts) >= 2_000).all()   # consecutive chunks never overlap
+    assert pd.Series(np.diff(starts)).between(4_000, 6_000).all()   # evenly spread
