@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class ValidationResult:
     rows: int
-    duplicate_rows: int
+    duplicate_rows: int | None     # None: not counted (monitoring batches)
     quality: pd.DataFrame          # one row per feature column
     label_counts: pd.Series
     problems: list[str] = field(default_factory=list)
@@ -62,10 +62,24 @@ def _share_problems(frame: pd.DataFrame, flags: np.ndarray, kind: str, limit: fl
     return problems
 
 
+def count_duplicates(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row (features and label), logged: they are kept."""
+    labelled = LABEL_COLUMN in frame.columns
+    subset = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
+    duplicates = int(frame.duplicated(subset=subset).sum())
+    if duplicates:
+        logger.info("%d duplicate rows (%.1f%%) are kept: CICIDS2017 repeats flows",
+                    duplicates, 100 * duplicates / len(frame))
+    return duplicates
+
+
 def validate_frame(
-    frame: pd.DataFrame, max_missing_share: float, max_infinite_share: float
+    frame: pd.DataFrame, max_missing_share: float, max_infinite_share: float,
+    duplicates: bool = True,
 ) -> ValidationResult:
-    """Measure quality and collect every problem that makes the data unfit to train on."""
+    """Measure quality and collect every problem that makes the data unfit to train on.
+    `duplicates`: count repeated rows (hashing every row: seconds on 500,000 rows; the
+    monitoring flow, which keeps them anyway, skips it)."""
     if frame.empty:
         return ValidationResult(0, 0, pd.DataFrame(), pd.Series(dtype=int),
                                 ["The input holds no data rows."])
@@ -74,13 +88,9 @@ def validate_frame(
     problems = _share_problems(frame, np.isnan(values), "missing", max_missing_share)
     problems += _share_problems(frame, np.isinf(values), "infinite", max_infinite_share)
     labelled = LABEL_COLUMN in frame.columns
-    subset = [*FEATURE_COLUMNS, LABEL_COLUMN] if labelled else list(FEATURE_COLUMNS)
-    duplicates = int(frame.duplicated(subset=subset).sum())
-    if duplicates:
-        logger.info("%d duplicate rows (%.1f%%) are kept: CICIDS2017 repeats flows",
-                    duplicates, 100 * duplicates / len(frame))
     labels = frame[LABEL_COLUMN].value_counts() if labelled else pd.Series(dtype=int)
-    return ValidationResult(len(frame), duplicates, quality, labels[labels > 0], problems)
+    return ValidationResult(len(frame), count_duplicates(frame) if duplicates else None,
+                            quality, labels[labels > 0], problems)
 
 
 def raise_on_problems(result: ValidationResult) -> None:
