@@ -69,8 +69,8 @@ def load_champion(config: MonitoringConfig) -> Champion:
 @task(cache_policy=NO_CACHE)
 def check_batch(frame: pd.DataFrame, name: str, champion: Champion,
                 config: MonitoringConfig) -> BatchCheck:
-    """Score a loaded batch with the champion, report its drift and decide."""
-    checked = check.check_frame(frame, name, champion, config)
+    """Score a loaded (and validated) batch with the champion, report its drift and decide."""
+    checked = check.check_validated(frame, name, champion, config)
     get_run_logger().info("Scored %s: %d rows, predicted %s", name, len(checked.scores),
                           dict(list(checked.predicted.items())[:5]))
     return checked

@@ -79,6 +79,16 @@ def test_duplicate_rows_are_counted_and_kept():
     assert result.ok
 
 
+def test_duplicates_uncounted_when_not_asked_for_but_problems_still_found():
+    frame = flow_frame(["DDoS"] * 4, source_file="batch.csv")
+    frame = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    frame["flow_packets_s"] = np.array([np.inf, np.inf, np.inf, 1, np.inf], dtype=np.float32)
+    result = validate_frame(frame, **LIMITS, duplicates=False)
+    assert result.duplicate_rows is None
+    [problem] = result.problems
+    assert problem.startswith("batch.csv: column 'flow_packets_s' has 80% infinite values")
+
+
 def test_empty_frame_is_refused():
     result = validate_frame(flow_frame([]), **LIMITS)
     assert result.problems == ["The input holds no data rows."]

@@ -29,7 +29,7 @@ KEY_COLUMNS = 8
 @dataclass
 class ValidationResult:
     rows: int
-    duplicate_rows: int
+    duplicate_rows: int | None     # None: not counted (monitoring batches)
     quality: pd.DataFrame          # one row per feature column
     label_counts: pd.Series
     problems: list[str] = field(default_factory=list)
@@ -92,9 +92,12 @@ def duplicate_rows(frame: pd.DataFrame) -> int:
 
 
 def validate_frame(
-    frame: pd.DataFrame, max_missing_share: float, max_infinite_share: float
+    frame: pd.DataFrame, max_missing_share: float, max_infinite_share: float,
+    duplicates: bool = True,
 ) -> ValidationResult:
-    """Measure quality and collect every problem that makes the data unfit to train on."""
+    """Measure quality and collect every problem that makes the data unfit to train on.
+    `duplicates`: count repeated rows (hashing rows: seconds on 500,000 rows; the monitoring
+    flow, which keeps them anyway, skips it)."""
     if frame.empty:
         return ValidationResult(0, 0, pd.DataFrame(), pd.Series(dtype=int),
                                 ["The input holds no data rows."])
@@ -104,13 +107,13 @@ def validate_frame(
     shares = {kind: (counts[kind] / rows_per_file).set_axis(files.astype(str)) for kind in FLAGS}
     problems = _share_problems(shares["missing"], "missing", max_missing_share)
     problems += _share_problems(shares["infinite"], "infinite", max_infinite_share)
-    duplicates = duplicate_rows(frame)
-    if duplicates:
+    repeated = duplicate_rows(frame) if duplicates else None
+    if repeated:
         logger.info("%d duplicate rows (%.1f%%) are kept: CICIDS2017 repeats flows",
-                    duplicates, 100 * duplicates / len(frame))
+                    repeated, 100 * repeated / len(frame))
     labelled = LABEL_COLUMN in frame.columns
     labels = frame[LABEL_COLUMN].value_counts() if labelled else pd.Series(dtype=int)
-    return ValidationResult(len(frame), duplicates, quality_table(frame, counts),
+    return ValidationResult(len(frame), repeated, quality_table(frame, counts),
                             labels[labels > 0], problems)
 
 

@@ -129,7 +129,7 @@ def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, features: list[
 def validate_batch(frame: pd.DataFrame, name: str, validation: ValidationConfig) -> None:
     """Refuse a batch as training data is refused: too many missing or infinite values."""
     result = validate_frame(frame.assign(source_file=name), validation.max_missing_share,
-                            validation.max_infinite_share)
+                            validation.max_infinite_share, duplicates=False)
     raise_on_problems(result)
 
 
@@ -162,6 +162,13 @@ def check_frame(frame: pd.DataFrame, name: str, champion: Champion,
                 config: MonitoringConfig) -> BatchCheck:
     """Validate a loaded batch, score it with the champion, report its drift and decide."""
     validate_batch(frame, name, config.validation)
+    return check_validated(frame, name, champion, config)
+
+
+def check_validated(frame: pd.DataFrame, name: str, champion: Champion,
+                    config: MonitoringConfig) -> BatchCheck:
+    """`check_frame` of a batch already validated (`read_claimed`): score it once, report its
+    drift and decide."""
     features = clean_features(frame, champion.bundle.features)
     names, probability = registry.predict_classes(champion.bundle, features)
     current = frames.current_frame(frame, names, champion.features)

@@ -86,9 +86,14 @@ class ClassQuality(BaseModel):
 def class_quality(labels: pd.Series, predicted: np.ndarray,
                   min_support: int) -> dict[str, ClassQuality]:
     """Per-class recall and F1 of the classes present in the labels."""
-    classes = sorted(set(labels.astype(str)))
+    true, guessed = labels.astype(str), pd.Series(predicted).astype(str)
+    classes = sorted(true.unique())
+    # As integer codes: scikit-learn sorts and searches string arrays (half a minute on
+    # 500,000 rows), integers in a fraction of a second; the counts are the same.
+    codes = pd.CategoricalDtype(sorted(set(classes) | set(guessed.unique())))
     _, recall, f1, support = precision_recall_fscore_support(
-        labels.astype(str), predicted.astype(str), labels=classes, zero_division=0)
+        true.astype(codes).cat.codes.to_numpy(), guessed.astype(codes).cat.codes.to_numpy(),
+        labels=codes.categories.get_indexer(classes), zero_division=0)
     return {name: ClassQuality(recall=float(r), f1=float(f), support=int(s),
                                decisive=int(s) >= min_support)
             for name, r, f, s in zip(classes, recall, f1, support, strict=True)}
