@@ -32,8 +32,10 @@ from nids.io import temporary_parquet
 from nids.tracking import registry
 from nids.tracking.lineage import (
     CORPUS_ARTIFACT,
+    CORPUS_MD5_TAG,
     CORPUS_PARTITIONS_TAG,
     DataVersion,
+    corpus_md5,
     data_version,
 )
 from nids.training.evaluate import Evaluation, plot_confusion
@@ -57,20 +59,24 @@ class RunOrigin:
     data_version: DataVersion
     data_source: DataSource = DataSource.REAL   # real rows, or the generator's
     corpus_partitions: tuple[str, ...] = ()     # the corpus partitions read (nids.data.corpus)
+    corpus_md5: str | None = None               # the corpus folder's md5 in its .dvc file
 
     @classmethod
     def of(cls, reason: str, flow_run_id: str | None, raw_dir: Path, fingerprint: str,
-           data_source: DataSource = DataSource.REAL,
-           corpus_partitions: Sequence[str] = ()) -> RunOrigin:
+           data_source: DataSource = DataSource.REAL, corpus_partitions: Sequence[str] = (),
+           corpus_dir: Path | None = None) -> RunOrigin:
+        """`corpus_dir`: the corpus folder the partitions were read from (its DVC version)."""
+        md5 = corpus_md5(corpus_dir) if corpus_partitions and corpus_dir else None
         return cls(reason, flow_run_id, fingerprint, data_version(raw_dir, fingerprint),
-                   DataSource(data_source), tuple(corpus_partitions))
+                   DataSource(data_source), tuple(corpus_partitions), md5)
 
     def data_tags(self) -> dict[str, str]:
         """What the model learnt from: the data's source, version, fingerprint and how many
         corpus partitions (their names: the run's CORPUS_ARTIFACT)."""
+        corpus = {CORPUS_MD5_TAG: self.corpus_md5} if self.corpus_md5 else {}
         return {"data_source": self.data_source.value, "data_fingerprint": self.fingerprint,
                 CORPUS_PARTITIONS_TAG: str(len(self.corpus_partitions)),
-                **self.data_version.tags()}
+                **corpus, **self.data_version.tags()}
 
     def run_tags(self, promotion: str) -> dict[str, str]:
         """Tags of the MLflow run: data, lineage, why it ran and the promotion verdict."""
