@@ -4,6 +4,7 @@ in a DVC repository that tracks it; elsewhere nothing is versioned and a log lin
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +70,15 @@ def test_in_a_git_repository_too(tmp_path: Path):
     # the .dvc file is git's to commit; the partition itself stays out of git
     status = git(tmp_path / "repo", "status", "--porcelain", "--untracked-files=all")
     assert "data/corpus.dvc" in status and "parquet" not in status
+
+
+def test_a_repository_whose_git_is_gone_still_versions(tmp_path: Path):
+    """The container image holds .dvc/ of a git-initialised repository but no .git."""
+    folder = tracked(tmp_path / "repo", with_git=True)
+    shutil.rmtree(tmp_path / "repo" / ".git")
+    empty = md5_in(folder.with_name("corpus.dvc"))
+    corpus.append_batch(flow_frame(["DDoS"]), "a.csv", ARRIVED, folder)
+    assert md5_in(folder.with_name("corpus.dvc")) != empty
 
 
 def test_adding_the_same_batch_again_leaves_the_version(tracked_corpus: Path):

@@ -102,6 +102,14 @@ def test_data_dvc_does_not_describe_falls_back_to_the_fingerprint(data_repo, cap
         assert warning in caplog.text
 
 
+def test_a_dvc_file_updated_by_new_data_leaves_the_tree_clean(data_repo):
+    (data_repo / "data" / "raw" / "tuesday.csv").write_bytes(ml_csv(["BENIGN"]))
+    dvc(data_repo, "add", "-q", "data/raw")   # as each corpus partition does to corpus.dvc
+    assert "data/raw.dvc" in git(data_repo, "status", "--porcelain")
+    version = lineage.data_version(data_repo / "data" / "raw", FINGERPRINT)
+    assert version.source == lineage.DVC and not version.git.dirty
+
+
 def test_changed_tracked_files_make_the_tree_dirty(data_repo):
     (data_repo / "README.md").write_text("edited\n")
     (data_repo / "untracked.txt").write_text("does not count\n")

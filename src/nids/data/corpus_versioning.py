@@ -34,11 +34,25 @@ def dvc_root(folder: Path) -> Path | None:
         return None
 
 
+def dvc_add(root: Path, folder: Path):
+    """`dvc add <folder>` in the repository at `root`; without git there (the container image
+    has .dvc/ but no .git), as in a `dvc init --no-scm` repository. The stage DVC wrote."""
+    from dvc.repo import Repo
+    from dvc.scm import SCMError
+
+    try:
+        with Repo(str(root)) as repo:
+            [stage] = repo.add([str(folder.resolve())])
+    except SCMError:   # "not a git repository"
+        with Repo(str(root), config={"core": {"no_scm": True}}) as repo:
+            [stage] = repo.add([str(folder.resolve())])
+    return stage
+
+
 def version_corpus(corpus_dir: Path) -> str | None:
     """Update the .dvc file of the corpus folder to its content now; its new md5, or None
     (logged) when DVC does not track the folder or could not update it."""
     from dvc.exceptions import DvcException
-    from dvc.repo import Repo
 
     dvc_file, root = dvc_file_of(corpus_dir), dvc_root(corpus_dir)
     if root is None or not dvc_file.is_file():
@@ -49,9 +63,7 @@ def version_corpus(corpus_dir: Path) -> str | None:
         return None
     started = time.perf_counter()
     try:
-        with Repo(str(root)) as repo:
-            [stage] = repo.add([str(corpus_dir.resolve())])
-        out = stage.outs[0]
+        out = dvc_add(root, corpus_dir).outs[0]
         md5, files = out.hash_info.value, out.meta.nfiles
     except (DvcException, OSError, ValueError) as error:
         logger.warning("The partition is in %s, but %s was not updated (%s); run `dvc add %s` "

@@ -43,7 +43,8 @@ UNKNOWN_COMMIT = "unknown"
 @dataclass(frozen=True)
 class GitState:
     commit: str   # UNKNOWN_COMMIT outside a git checkout (e.g. in the container image)
-    dirty: bool   # tracked files differed from the commit (untracked files do not count)
+    dirty: bool   # tracked files differed from the commit (untracked files and .dvc files,
+                  # whose md5s the run records, do not count)
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,15 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def git_state(folder: Path) -> GitState:
-    """HEAD of the git checkout holding `folder`, and whether tracked files were changed."""
+    """HEAD of the git checkout holding `folder`, and whether tracked files were changed.
+    The .dvc files do not count: the corpus's changes with every labelled batch
+    (nids.data.corpus_versioning), and the run records the data's md5s itself."""
     commit = _git(folder, "rev-parse", "HEAD")
     if not commit:
         return GitState(UNKNOWN_COMMIT, False)
-    return GitState(commit, bool(_git(folder, "status", "--porcelain", "--untracked-files=no")))
+    changed = _git(folder, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                   ":(exclude)*.dvc")
+    return GitState(commit, bool(changed))
 
 
 def dvc_file_of(raw_dir: Path) -> Path:
