@@ -153,7 +153,8 @@ def unlabelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: Monitor
           f"labels flow retrain: {outcome.state if outcome.started else outcome.why} "
           f"({time.perf_counter() - started:.0f} s)")
     print(f"   PortScan recall on {len(held)} held-out rows: champion {before:.3f} -> "
-          f"{recall(held):.3f}; {versions_line()}; {promotion_of(3)}")
+          f"{recall(held):.3f}, challenger {recall(held, registry.CHALLENGER):.3f}; "
+          f"{versions_line()}; {promotion_of(3)}")
     print(f"   DDoS recall of the new champion: {recall(ddos_held):.3f}")
     again = retrain.retrain_single_flight("bench: the same data again", monitoring.retrain,
                                           run_locally=training_flow)
