@@ -20,6 +20,7 @@ from pathlib import Path
 
 import joblib
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
@@ -28,7 +29,7 @@ from pydantic import BaseModel
 
 from nids.config import DataSource, TrainingConfig
 from nids.data.schema import LABEL_COLUMN
-from nids.io import temporary_parquet
+from nids.io import atomic_path, temporary_parquet
 from nids.tracking import registry
 from nids.tracking.lineage import (
     CORPUS_ARTIFACT,
@@ -155,11 +156,17 @@ def log_reference(reference: pd.DataFrame) -> None:
         mlflow.log_artifact(str(path), artifact_path="reference")
 
 
-def log_holdout(test_split: pd.DataFrame) -> None:
-    """The test split, where `registry.download_holdout` finds it: later candidates are scored
-    on it before they may replace this model as champion."""
+def log_holdout(test_split: pd.DataFrame, trained_rows: np.ndarray) -> None:
+    """The test split and the hashes of the rows the model learnt from, where
+    `registry.download_holdout` and `download_trained_rows` find them: later candidates are
+    scored on the test split, and compared with this model on rows it never saw."""
     folder, name = registry.HOLDOUT_ARTIFACT.split("/")
     with temporary_parquet(test_split, name) as path:
+        mlflow.log_artifact(str(path), artifact_path=folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / Path(registry.TRAINED_ROWS_ARTIFACT).name
+        with atomic_path(path) as partial, partial.open("wb") as handle:
+            np.save(handle, np.unique(trained_rows.astype(np.uint64)), allow_pickle=False)
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 
