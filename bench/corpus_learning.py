@@ -12,10 +12,13 @@ sample without its DDoS and PortScan rows. Then, through the real flows:
 3. a retrain asked for once more: skipped (the champion's exact data).
 
 Prints each class's recall on the other half of its rows (never trained on) before and after,
-the promotion of each retrain, and the corpus growth of a day of hourly labelled batches (rows
-and disk). Everything (MLflow store, data, reports) lives in a temporary folder.
+the promotion of each retrain, the corpus growth of a day of hourly labelled batches (rows
+and disk), and what versioning each new partition with DVC costs (data/corpus.dvc).
+Everything (MLflow store, data, reports) lives in a temporary folder.
 
-    .venv/bin/python -m bench.corpus_learning [--training-time]   (project root; 4 min, +5)
+    .venv/bin/python -m bench.corpus_learning [--training-time] [--corpus-only]
+    (project root; 4 min, +5 with --training-time; --corpus-only: the corpus growth and its
+    DVC versioning alone, a minute)
 """
 
 from __future__ import annotations
@@ -150,7 +153,8 @@ def unlabelled_step(batch: pd.DataFrame, held: pd.DataFrame, monitoring: Monitor
           f"labels flow retrain: {outcome.state if outcome.started else outcome.why} "
           f"({time.perf_counter() - started:.0f} s)")
     print(f"   PortScan recall on {len(held)} held-out rows: champion {before:.3f} -> "
-          f"{recall(held):.3f}; {versions_line()}; {promotion_of(3)}")
+          f"{recall(held):.3f}, challenger {recall(held, registry.CHALLENGER):.3f}; "
+          f"{versions_line()}; {promotion_of(3)}")
     print(f"   DDoS recall of the new champion: {recall(ddos_held):.3f}")
     again = retrain.retrain_single_flight("bench: the same data again", monitoring.retrain,
                                           run_locally=training_flow)
@@ -176,6 +180,31 @@ def corpus_growth(friday: pd.DataFrame, folder: Path) -> None:
           f"{seconds:.1f} s; at 30 days: {30 * size / 1e6:.0f} MB per {rows} rows/day")
 
 
+def versioning_cost(friday: pd.DataFrame, folder: Path) -> None:
+    """The same day of hourly batches appended to data/corpus of a fresh DVC repository that
+    tracks it: each append also updates data/corpus.dvc (`dvc add`, DVC's Python API)."""
+    from dvc.repo import Repo
+
+    root = folder / "dvc-repo"
+    target = root / "data" / "corpus"
+    target.mkdir(parents=True)
+    Repo.init(str(root), no_scm=True).close()
+    with Repo(str(root)) as repo:
+        repo.add([str(target)])
+    start = datetime(2026, 11, 30, tzinfo=UTC)
+    hourly = [friday.iloc[rows] for rows in np.array_split(np.arange(len(friday)), 24)]
+    seconds = []
+    for hour, rows in enumerate(hourly):
+        started = time.perf_counter()
+        corpus.append_batch(rows.reset_index(drop=True), f"hour-{hour:02d}.csv",
+                            start + timedelta(hours=hour), target)
+        seconds.append(time.perf_counter() - started)
+    cache = sum(p.stat().st_size for p in (root / ".dvc" / "cache").rglob("*") if p.is_file())
+    print(f"Versioned with DVC (data/corpus.dvc updated per batch): {sum(seconds):.1f} s for the "
+          f"day; per batch first {seconds[0]:.2f} s, median {float(np.median(seconds)):.2f} s, "
+          f"24th {seconds[-1]:.2f} s; DVC cache {cache / 1e6:.2f} MB (a copy of the partitions)")
+
+
 def training_time(friday: pd.DataFrame, training: TrainingConfig, folder: Path) -> None:
     """Training on raw plus a corpus of 1 and of 30 days of hourly labelled batches."""
     grown = folder / "grown"
@@ -197,19 +226,9 @@ def training_time(friday: pd.DataFrame, training: TrainingConfig, folder: Path) 
               f"{time.perf_counter() - started:.0f} s, macro-F1 {result.macro_f1:.4f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--training-time", action="store_true",
-                        help="also train on 1 and 30 days of hourly batches (~5 min more)")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    for path in (SAMPLE, FRIDAY):
-        if not path.is_file():
-            raise SystemExit(f"{path} is absent: nothing to measure")
-    folder = Path(tempfile.mkdtemp(prefix="corpus-learning-"))
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+def learning_steps(sample: pd.DataFrame, friday: pd.DataFrame, folder: Path) -> None:
+    """A champion without DDoS and PortScan; a labelled batch, then an unlabelled one."""
     training, monitoring = configs(folder)
-    sample, friday = load(SAMPLE), load(FRIDAY)
     kept = sample[~sample[LABEL_COLUMN].isin(LEFT_OUT)]
     write_official_csv(kept.reset_index(drop=True), folder / "raw" / "sample-without-two.csv")
     started = time.perf_counter()
@@ -223,9 +242,28 @@ def main() -> None:
                   monitoring)
     unlabelled_step(pd.concat([benign[BENIGN_ROWS:2 * BENIGN_ROWS], scan_batch],
                               ignore_index=True), scan_held, monitoring, ddos_held)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--training-time", action="store_true",
+                        help="also train on 1 and 30 days of hourly batches (~5 min more)")
+    parser.add_argument("--corpus-only", action="store_true",
+                        help="only the corpus growth and its DVC versioning (no training)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for path in (SAMPLE, FRIDAY):
+        if not path.is_file():
+            raise SystemExit(f"{path} is absent: nothing to measure")
+    folder = Path(tempfile.mkdtemp(prefix="corpus-learning-"))
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    sample, friday = load(SAMPLE), load(FRIDAY)
+    if not args.corpus_only:
+        learning_steps(sample, friday, folder)
     corpus_growth(friday, folder)
+    versioning_cost(friday, folder)
     if args.training_time:
-        training_time(friday, training, folder)
+        training_time(friday, configs(folder)[0], folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 

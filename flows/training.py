@@ -129,7 +129,8 @@ def register(candidate: Candidate, promotion: Promotion, loaded: LoadedData,
     data = config.data
     read_from = data.generated_dir if data.source == "generated" else data.raw_dir
     origin = RunOrigin.of(reason, flow_run.id, project_path(read_from), loaded.fingerprint,
-                          loaded.data_source, loaded.corpus_partitions)
+                          loaded.data_source, loaded.corpus_partitions,
+                          project_path(data.corpus.dir))
     version = register_candidate(candidate, promotion, config, origin)
     get_run_logger().info("Version %s of %s is now %s: %s", version,
                           config.registry.model_name, promotion.alias, promotion.reason)

@@ -77,13 +77,16 @@ def _small_training_config(folder: Path, model_name: str, **model) -> TrainingCo
 def _small_monitoring_config(folder: Path, training: TrainingConfig,
                              cooldown_hours: float = 0) -> MonitoringConfig:
     """The project's monitoring config watching `folder`/incoming, reporting to
-    `folder`/reports, for `training`'s model, retraining with `training`."""
+    `folder`/reports, for `training`'s model, retraining with `training`; label requests and
+    labels files under `folder`."""
     config = load_monitoring_config()
     config.model_name = training.registry.model_name
     config.incoming_dir = str(folder / "incoming")
     config.reports_dir = str(folder / "reports")
     config.retrain.cooldown_hours = cooldown_hours
     config.retrain.training_config = training
+    config.labels.requests_dir = str(folder / "label_requests")
+    config.labels.labels_dir = str(folder / "labels")
     return config
 
 

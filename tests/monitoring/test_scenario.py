@@ -95,6 +95,24 @@ def test_the_tour_plan_replays_ok_an_incident_an_unseen_attack_and_its_aftermath
     assert [(p.burst, p.days) for p in burst] == [("DoS Hulk", ("Wednesday",))]
     assert set(scenario.TOUR_PLAN[0].days) <= set(scenario.REFERENCE_DAYS)
     assert [p.days for p in scenario.TOUR_PLAN[-2:]] == [("Friday",), ("Friday",)]
+    # the unseen attacks arrive first without labels (a label request), then labelled
+    assert [p.labelled for p in scenario.TOUR_PLAN] == [True, True, False, True]
+
+
+def test_an_unlabelled_batch_is_written_without_labels_which_are_kept_aside(week, tmp_path):
+    plan = (scenario.BatchPlan("03-friday", ("Friday",), shifted=True),)
+    [labelled] = scenario.write_batches(week, tmp_path / "a" / "incoming", 4, seed=7, plan=plan)
+    blind = (scenario.BatchPlan("03-friday", ("Friday",), shifted=True, labelled=False),)
+    [unlabelled] = scenario.write_batches(week, tmp_path / "b" / "incoming", 4, seed=7,
+                                          plan=blind)
+    expected = batches.load_batch(labelled)
+    loaded = batches.load_batch(unlabelled)
+    assert LABEL_COLUMN not in loaded.columns
+    pd.testing.assert_frame_equal(loaded, expected.drop(columns=[LABEL_COLUMN]))
+    truth = pd.read_csv(tmp_path / "b" / scenario.TRUTH_DIR / "03-friday.csv")
+    assert truth["flow_key"].tolist() == [f"03-friday.csv#{row}" for row in range(4)]
+    assert truth[LABEL_COLUMN].tolist() == expected[LABEL_COLUMN].astype(str).tolist()
+    assert not (tmp_path / "a" / scenario.TRUTH_DIR).exists()
 
 
 # --- writing batches -------------------------------------------------------------------------
@@ -215,3 +233,7 @@ def test_the_tour_trains_and_monitors_a_model_of_its_own(tmp_path):
     assert monitoring.model_name == "tour-model"
     assert monitoring.retrain.cooldown_hours == 0
     assert monitoring.retrain.training_config == training
+    # label requests, labels files and batches in the tour's folder, not the project's
+    assert monitoring.labels.requests_dir == str(tmp_path / "label_requests")
+    assert monitoring.labels.labels_dir == str(tmp_path / "labels")
+    assert monitoring.incoming_dir == str(tmp_path / "incoming")

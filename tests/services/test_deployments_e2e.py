@@ -95,7 +95,8 @@ def start(name: str, parameters: dict) -> UUID:
 
 def test_prefect_yaml_is_deployed_with_its_schedules(prefect) -> None:
     deployments = {d.name: d for d in prefect.read_deployments()}
-    expected = {"training": ("0 2 * * *", "UTC"), "monitoring": ("0 * * * *", "UTC")}
+    expected = {"training": ("0 2 * * *", "UTC"), "monitoring": ("0 * * * *", "UTC"),
+                "labels": ("30 * * * *", "UTC")}
     assert set(deployments) == set(expected)
     for name, (cron, timezone) in expected.items():
         [schedule] = deployments[name].schedules
@@ -104,6 +105,7 @@ def test_prefect_yaml_is_deployed_with_its_schedules(prefect) -> None:
         assert deployments[name].work_pool_name == WORK_POOL
     assert deployments["training"].schedules[0].parameters == {"reason": "schedule"}
     assert deployments["training"].global_concurrency_limit.limit == 1
+    assert deployments["labels"].global_concurrency_limit.limit == 1
 
 
 def test_drift_seen_by_the_monitoring_deployment_retrains_through_the_training_deployment(

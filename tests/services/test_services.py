@@ -166,6 +166,7 @@ def test_prefect_yaml_pulls_code_from_the_folder_the_worker_names(prefect_yaml) 
 @pytest.mark.parametrize(("name", "entrypoint", "cron"), [
     ("training", "flows/training.py:training_flow", "0 2 * * *"),
     ("monitoring", "flows/monitoring.py:monitoring_flow", "0 * * * *"),
+    ("labels", "flows/labels.py:labels_flow", "30 * * * *"),
 ])
 def test_prefect_yaml_schedules_each_flow_with_an_explicit_timezone(
     prefect_yaml, name, entrypoint, cron
@@ -316,6 +317,13 @@ from prefect import flow
 def monitoring_flow() -> None:
     pass
 ''',
+    "labels": '''
+from prefect import flow
+
+@flow(name="labels")
+def labels_flow() -> None:
+    pass
+''',
 }
 
 
@@ -366,7 +374,9 @@ def _run_and_wait(api_url: str, name: str, timeout: float = 120) -> str:
 
 
 def _assert_deployed(deployments: dict) -> None:
-    expected = {"training": ("0 2 * * *", "UTC"), "monitoring": ("0 * * * *", "UTC")}
+    expected = {"training": ("0 2 * * *", "UTC"), "monitoring": ("0 * * * *", "UTC"),
+                "labels": ("30 * * * *", "UTC")}
+    assert set(deployments) == set(expected)
     for name, (cron, timezone) in expected.items():
         deployment = deployments[name]
         [schedule] = deployment.schedules
@@ -376,11 +386,12 @@ def _assert_deployed(deployments: dict) -> None:
         directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
         assert directory == "{{ $" + PROJECT_ROOT_VARIABLE + " }}"  # resolved by the worker
     assert deployments["training"].global_concurrency_limit.limit == 1
+    assert deployments["labels"].global_concurrency_limit.limit == 1
 
 
 @pytest.mark.slow
 @pytest.mark.services
-def test_prefect_yaml_deploys_both_flows_with_their_schedules(stub_services) -> None:
+def test_prefect_yaml_deploys_every_flow_with_its_schedule(stub_services) -> None:
     urls, _ = stub_services
     _assert_deployed(_deployments(urls.prefect_api))
 
@@ -419,13 +430,14 @@ def test_a_failed_deploy_names_its_log_and_stops_what_was_started(
     assert "monitoring_flow" in (tmp_path / "state" / "logs" / "prefect-deploy.log").read_text()
 
 
-REAL_ENTRYPOINTS = [PROJECT_ROOT / "flows" / f"{name}.py" for name in ("training", "monitoring")]
+REAL_ENTRYPOINTS = [PROJECT_ROOT / "flows" / f"{name}.py"
+                    for name in ("training", "monitoring", "labels")]
 
 
 @pytest.mark.slow
 @pytest.mark.services
 @pytest.mark.skipif(not all(path.exists() for path in REAL_ENTRYPOINTS),
-                    reason="flows/training.py and flows/monitoring.py are not both written yet")
+                    reason="flows/training.py, monitoring.py and labels.py are not all written yet")
 def test_the_real_flows_deploy_from_prefect_yaml(
     tmp_path: Path, service_ports: tuple[int, int]
 ) -> None:
@@ -455,9 +467,9 @@ def _dump_dom(url: str, profile: Path) -> str:
 @pytest.mark.services
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
-def test_the_ui_lists_both_deployments(stub_services, tmp_path: Path) -> None:
+def test_the_ui_lists_every_deployment(stub_services, tmp_path: Path) -> None:
     urls, _ = stub_services
     dom = _dump_dom(f"{urls.prefect_ui}/deployments", tmp_path / "chromium")
     names = set(re.findall(r'class="deployment-list__name" title="([^"]+)"', dom))
-    assert names == {"training", "monitoring"}
+    assert names == {"training", "monitoring", "labels"}
 

@@ -19,11 +19,14 @@ import pytest
 import yaml
 
 from nids.config import XGBoostConfig
+from nids.data import corpus
 from nids.data.schema import LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
 from nids.tracking import lineage, registry
+from nids.tracking.runs import RunOrigin
 from nids.training.train import train_model
-from tests.support.builders import ml_csv
+from tests.data.conftest import ARRIVED
+from tests.support.builders import flow_frame, ml_csv
 from tests.support.data_repos import DVC, commit_data, dvc, git, init_data_repo, md5_in, run
 
 MODEL_NAME = "test-lineage"
@@ -97,6 +100,14 @@ def test_data_dvc_does_not_describe_falls_back_to_the_fingerprint(data_repo, cap
     assert version.dataset_digest == FINGERPRINT[:36]
     if warning:
         assert warning in caplog.text
+
+
+def test_a_dvc_file_updated_by_new_data_leaves_the_tree_clean(data_repo):
+    (data_repo / "data" / "raw" / "tuesday.csv").write_bytes(ml_csv(["BENIGN"]))
+    dvc(data_repo, "add", "-q", "data/raw")   # as each corpus partition does to corpus.dvc
+    assert "data/raw.dvc" in git(data_repo, "status", "--porcelain")
+    version = lineage.data_version(data_repo / "data" / "raw", FINGERPRINT)
+    assert version.source == lineage.DVC and not version.git.dirty
 
 
 def test_changed_tracked_files_make_the_tree_dirty(data_repo):
@@ -212,3 +223,23 @@ def test_show_lists_the_corpus_partitions_a_run_trained_on(mlflow_store):
         "corpus:      1 partition(s) (dvc pull data/corpus.dvc)",
         "  20261129T180000Z--a.parquet"]
     assert "not recorded" in lineage.corpus_lines(None)[0]
+
+
+def test_the_corpus_a_run_read_is_versioned_by_its_dvc_md5(data_repo, caplog):
+    folder = data_repo / "data" / "corpus"
+    folder.mkdir()
+    dvc(data_repo, "add", "-q", "data/corpus")
+    partition = corpus.append_batch(flow_frame(["DDoS"]), "a.csv", ARRIVED, folder)  # dvc add
+    origin = RunOrigin.of("test", None, data_repo / "data" / "raw", FINGERPRINT,
+                          corpus_partitions=[partition.name], corpus_dir=folder)
+    assert origin.corpus_md5 == md5_in(data_repo / "data" / "corpus.dvc")
+    assert origin.data_tags()[lineage.CORPUS_MD5_TAG] == origin.corpus_md5
+    assert lineage.corpus_lines((partition.name,), origin.corpus_md5)[0] == (
+        f"corpus:      1 partition(s), DVC md5 {origin.corpus_md5} (dvc pull data/corpus.dvc)")
+    # a corpus changed behind DVC's back has no version: the partition names remain
+    (folder / "stray.parquet").write_bytes(partition.path.read_bytes())
+    assert lineage.corpus_md5(folder) is None
+    assert "the corpus partitions' names only" in caplog.text
+    unversioned = RunOrigin.of("test", None, data_repo / "data" / "raw", FINGERPRINT,
+                               corpus_partitions=[partition.name], corpus_dir=folder)
+    assert lineage.CORPUS_MD5_TAG not in unversioned.data_tags()

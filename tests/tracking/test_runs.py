@@ -3,7 +3,6 @@
 how a later candidate is weighed against the champion, and what a registration that fails half
 way leaves (no candidate: a version tagged failed, the alias where it was)."""
 
-from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -11,11 +10,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from nids.config import DataSource, LabelGrouping, TrainingConfig, XGBoostConfig
+from nids.config import DataSource, XGBoostConfig
 from nids.data.schema import LABEL_COLUMN, PREDICTION_COLUMN
 from nids.tracking import registry, runs
 from nids.tracking.runs import RunOrigin
-from nids.training.evaluate import evaluate_model
+from nids.training.holdout import learnt_rows
 from nids.training.promotion import (
     Candidate,
     Evidence,
@@ -23,43 +22,18 @@ from nids.training.promotion import (
     decide_promotion,
     register_candidate,
 )
-from nids.training.splits import build_splits
-from nids.training.train import train_on_splits
-from tests.support.builders import flow_frame
-
-SMALL_MODEL = XGBoostConfig(n_estimators=20, max_depth=3, n_jobs=1, early_stopping_rounds=5)
-CLASSES = ("BENIGN", "DDoS", "PortScan")
-
-
-def separable_frame(column: str, seed: int = 5) -> pd.DataFrame:
-    """Three classes told apart by `column` alone (the other features are noise)."""
-    labels = ["BENIGN"] * 150 + ["DDoS"] * 60 + ["PortScan"] * 60
-    frame = flow_frame(labels, seed=seed)
-    codes = np.array([CLASSES.index(label) for label in labels], dtype=np.float32)
-    frame[column] += 1000 * codes
-    return frame
-
-
-def make_candidate(frame: pd.DataFrame, model: XGBoostConfig = SMALL_MODEL,
-                   source: DataSource = DataSource.REAL) -> Candidate:
-    """Splits of `frame`, the model trained on them and its test scores, as promotion sees it."""
-    splits = build_splits(frame, LabelGrouping.LABELS, 0.2, 0.2, None, seed=0)
-    trained = train_on_splits(splits, model)
-    return Candidate(trained, evaluate_model(trained.bundle, splits["test"]), splits, source,
-                     LabelGrouping.LABELS.value)
+from tests.support.candidates import (
+    champion_of,
+    make_candidate,
+    register,
+    separable_frame,
+    training_config,
+)
 
 
 @pytest.fixture(scope="module")
 def candidate() -> Candidate:
     return make_candidate(separable_frame("flow_duration"))
-
-
-def training_config(folder: Path, model_name: str) -> TrainingConfig:
-    config = TrainingConfig(model=SMALL_MODEL)
-    config.data.raw_dir = str(folder / "raw")
-    config.features.reference_rows = 100
-    config.registry.model_name = model_name
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +85,15 @@ def test_the_test_split_is_kept_as_the_versions_holdout(first, candidate, tmp_pa
     pd.testing.assert_frame_equal(holdout, candidate.splits["test"])
 
 
+def test_the_rows_the_version_learnt_from_are_kept_as_hashes(first, candidate, tmp_path):
+    *_, registered = first
+    trained_rows = registry.download_trained_rows(registered.run_id, tmp_path)
+    assert trained_rows.dtype == np.uint64
+    np.testing.assert_array_equal(trained_rows, np.unique(learnt_rows(candidate.splits)))
+    splits = candidate.splits
+    assert len(trained_rows) <= len(splits["train"]) + len(splits["validation"])
+
+
 def test_the_reference_sample_carries_the_models_predictions(first, tmp_path):
     *_, registered = first
     reference = registry.download_reference(registered.run_id, tmp_path)
@@ -147,21 +130,6 @@ def test_a_refused_candidate_leaves_a_failed_run_and_no_version(
 
 # --- a later candidate against the champion's holdout --------------------------------------
 
-def register(candidate: Candidate, folder: Path, model_name: str, reason: str) -> str:
-    """Weigh `candidate` against the champion and register it; returns the promotion reason."""
-    config = training_config(folder, model_name)
-    config.registry.quality_floor = 0.0   # the weak first models are meant to be beaten
-    promotion = compare_with_champion(candidate, config.registry)
-    origin = RunOrigin.of(reason, None, folder / "raw", f"fingerprint-{reason}",
-                          DataSource(candidate.data_source))
-    register_candidate(candidate, promotion, config, origin)
-    return promotion.reason
-
-
-def champion_of(model_name: str) -> str:
-    return str(registry.version_by_alias(model_name, registry.CHAMPION).version)
-
-
 def test_a_better_candidate_on_the_same_data_wins_on_the_champions_holdout_too(
         mlflow_store, tmp_path):
     frame = separable_frame("flow_duration")
@@ -184,7 +152,7 @@ def test_a_candidate_worse_on_the_champions_holdout_stays_challenger(mlflow_stor
     reason = register(other, tmp_path, "runs-holdout", "other-data")
     assert champion_of("runs-holdout") == "1"
     assert str(registry.version_by_alias("runs-holdout", registry.CHALLENGER).version) == "2"
-    assert "on its own test split, but is worse on champion v1's holdout" in reason
+    assert "on its test split (" in reason and "), but is worse on champion v1's holdout" in reason
 
 
 def test_a_candidate_of_generated_data_never_replaces_a_real_champion(mlflow_store, tmp_path):

@@ -1,13 +1,14 @@
 """Promotion: the verdict on a candidate against the champion's scores (on the candidate's test
-split and on the champion's holdout), the quality floor, and what makes two models
-incomparable (data source, feature set, classes, a failed champion)."""
+split minus the champion's training rows, and on the champion's holdout minus the candidate's),
+the quality floor, and what makes two models incomparable (data source, feature set, classes, a
+failed champion)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from nids.tracking.registry import ModelBundle
-from nids.training.holdout import HoldoutScores, unseen_rows
+from nids.training.holdout import HoldoutScores, SplitScores, unseen_rows
 from nids.training.promotion import (
     Candidate,
     Evidence,
@@ -24,9 +25,17 @@ def holdout(candidate: float, champion: float, left_out: int = 0) -> HoldoutScor
                          champion=champion)
 
 
+def split(candidate: float | None, champion: float | None, rows: int = 400,
+          left_out: int | None = 0) -> SplitScores:
+    return SplitScores("1", rows, left_out, candidate, champion)
+
+
 def evidence(score: float, champion: float | None = None, **more) -> Evidence:
-    version = None if champion is None and "mismatch" not in more else "1"
-    return Evidence("macro_f1", score, version, champion, **more)
+    """The candidate's score on its whole test split; `champion`: the champion's on the same
+    rows (nothing left out), unless `test` gives the comparison."""
+    version = None if champion is None and not more.keys() & {"mismatch", "test"} else "1"
+    test = more.pop("test", None if champion is None else split(score, champion))
+    return Evidence("macro_f1", score, version, test, **more)
 
 
 @pytest.mark.parametrize(
@@ -37,15 +46,17 @@ def evidence(score: float, champion: float | None = None, **more) -> Evidence:
         (evidence(0.50), "champion", "first model: macro_f1 0.5000"),  # the floor itself passes
         (evidence(0.90), "champion", "first model"),
         (evidence(0.91, 0.90, holdout=holdout(0.88, 0.87)), "champion",
-         "macro_f1 0.9100 beats champion 0.9000, and is not worse on champion v1's holdout "
-         "(500 rows) macro_f1 0.8800 vs 0.8700"),
+         "macro_f1 0.9100 beats champion 0.9000 on its test split (400 rows), and is not worse "
+         "on champion v1's holdout (500 rows) macro_f1 0.8800 vs 0.8700"),
         (evidence(0.91, 0.90, holdout=holdout(0.87, 0.87, left_out=12)), "champion",
          "(500 rows, 12 it trained on left out) macro_f1 0.8700 vs 0.8700"),  # a tie passes
-        (evidence(0.90, 0.90), "challenger", "macro_f1 0.9000 does not beat champion 0.9000"),
+        (evidence(0.90, 0.90), "challenger", "macro_f1 0.9000 does not beat champion 0.9000 "
+         "on its test split (400 rows)"),
         (evidence(0.80, 0.90), "challenger", "does not beat champion"),
         # the measured case: better on its own (generated) split, worse on the real holdout
         (evidence(0.69, 0.17, holdout=holdout(0.12, 0.87)), "challenger",
-         "beats champion 0.1700 on its own test split, but is worse on champion v1's holdout"),
+         "beats champion 0.1700 on its test split (400 rows), but is worse on champion v1's "
+         "holdout"),
         (evidence(0.91, 0.90, holdout=None), "challenger",
          "champion v1 has no holdout rows it did not train on"),
         (evidence(0.99, mismatch="it learnt generated data and champion v1 real data"),
@@ -71,6 +82,60 @@ def test_the_holdout_tolerance(scores: HoldoutScores, tolerance: float, alias: s
     assert promotion.alias == alias
     assert promotion.reason.split("; to promote")[0].endswith(f"(tolerance {tolerance})") == (
         tolerance > 0)
+
+
+@pytest.mark.parametrize(
+    ("case", "alias", "reason"),
+    [
+        # the measured case: worse on its whole test split, mostly the champion's training rows,
+        # better on the rows the champion never saw; the score there decides, not the whole split
+        (evidence(0.80, test=split(0.97, 0.95, rows=300, left_out=2700),
+                  holdout=holdout(0.96, 0.93)), "champion",
+         "macro_f1 0.9700 beats champion 0.9500 on its test split (300 rows, 2700 champion v1 "
+         "learnt from left out), and is not worse on champion v1's holdout"),
+        (evidence(0.99, test=split(0.90, 0.95, rows=300, left_out=2700)), "challenger",
+         "macro_f1 0.9000 does not beat champion 0.9500 on its test split (300 rows, 2700 "
+         "champion v1 learnt from left out)"),
+        # an older champion without its training rows: the whole split, and the reason says so
+        (evidence(0.91, test=split(0.91, 0.90, rows=3000, left_out=None),
+                  holdout=holdout(0.9, 0.9)), "champion",
+         "beats champion 0.9000 on its test split (3000 rows; champion v1 logged no training "
+         "rows, so the comparison could not leave them out), and is not worse"),
+        (evidence(0.80, test=split(0.80, 0.90, rows=3000, left_out=None)), "challenger",
+         "does not beat champion 0.9000 on its test split (3000 rows; champion v1 logged no "
+         "training rows"),
+        # the champion learnt from every test row: the holdout alone decides, and must show a gain
+        (evidence(0.9, test=split(None, None, rows=0, left_out=3000),
+                  holdout=holdout(0.91, 0.90)), "champion",
+         "its test split has no rows champion v1 did not learn from (3000 left out); the "
+         "holdout alone decides: better on champion v1's holdout (500 rows) macro_f1 0.9100 vs "
+         "0.9000"),
+        (evidence(0.9, test=split(None, None, rows=0, left_out=3000),
+                  holdout=holdout(0.90, 0.90)), "challenger",
+         "the holdout alone decides, and it does not score better on champion v1's holdout"),
+        (evidence(0.9, test=split(None, None, rows=0, left_out=3000)), "challenger",
+         "and champion v1 has no holdout rows it did not train on: nothing compares them"),
+        # the floor is on the whole test split, whatever the unseen rows say
+        (evidence(0.40, test=split(0.99, 0.10, rows=300, left_out=2700)), None,
+         "macro_f1 0.4000 is below the quality floor"),
+    ],
+    ids=["unseen-better", "unseen-worse", "no-training-rows-better", "no-training-rows-worse",
+         "holdout-alone-better", "holdout-alone-tie", "nothing-to-compare", "floor-on-whole"],
+)
+def test_the_champion_is_compared_on_test_rows_it_never_learnt_from(
+        case: Evidence, alias: str | None, reason: str) -> None:
+    promotion = decide_promotion(case, floor=0.5)
+    assert promotion.alias == alias
+    assert reason in promotion.reason
+
+
+def test_the_holdout_alone_ignores_the_tolerance():
+    # a little below on the holdout would pass beside a gain on unseen test rows; alone, not
+    scores = holdout(0.865, 0.870)
+    beside = evidence(0.95, test=split(0.95, 0.90), holdout=scores)
+    alone = evidence(0.95, test=split(None, None, rows=0, left_out=400), holdout=scores)
+    assert decide_promotion(beside, 0.5, tolerance=0.01).alias == "champion"
+    assert decide_promotion(alone, 0.5, tolerance=0.01).alias == "challenger"
 
 
 def test_a_refused_model_raises_naming_the_reason_and_the_setting():

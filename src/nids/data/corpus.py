@@ -4,7 +4,8 @@ Each labelled batch becomes one Parquet partition under the corpus folder, named
 time and its batch (`20261129T180000Z--traffic-07.parquet`), written atomically and never
 changed afterwards: the list of partition names a run trained on is that run's exact corpus
 version (`python -m nids.tracking.lineage show` prints it). DVC tracks the folder like
-data/raw (`dvc add data/corpus`). Training reads the partitions within a window (days, or
+data/raw: each new partition updates data/corpus.dvc (`nids.data.corpus_versioning`), whose md5
+the training run records too. Training reads the partitions within a window (days, or
 the newest N) and keeps at most `max_rows_per_class` rows of each class, newest first.
 """
 
@@ -22,6 +23,7 @@ import pandas as pd
 
 from nids.config import CorpusConfig
 from nids.data.archives import sha256_of
+from nids.data.corpus_versioning import version_corpus
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS
 from nids.io import atomic_path
 
@@ -84,8 +86,9 @@ def corpus_rows(frame: pd.DataFrame, batch: str) -> pd.DataFrame:
 
 def append_batch(frame: pd.DataFrame, batch: str, arrived_at: datetime,
                  corpus_dir: Path) -> Partition:
-    """Write a labelled batch as a new partition; an existing partition of the same batch and
-    arrival time is left as it is (a batch is added once)."""
+    """Write a labelled batch as a new partition and version the corpus with DVC where DVC
+    tracks it; an existing partition of the same batch and arrival time is left as it is (a
+    batch is added once)."""
     path = corpus_dir / partition_name(batch, arrived_at)
     if path.exists():
         logger.info("%s is already in the corpus as %s", batch, path.name)
@@ -94,6 +97,7 @@ def append_batch(frame: pd.DataFrame, batch: str, arrived_at: datetime,
         with atomic_path(path) as tmp:
             rows.to_parquet(tmp, index=False)
         logger.info("Added %d labelled rows of %s to the corpus: %s", len(rows), batch, path)
+        version_corpus(corpus_dir)
     partition = parse_partition(path)
     assert partition is not None  # the name was built by partition_name
     return partition

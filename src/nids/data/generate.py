@@ -110,14 +110,16 @@ def generate_day(counts: dict[str, int], rng: np.random.Generator,
 
 
 def write_official_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write flows exactly as UNB's MachineLearningCVE files: names, Infinity, U+FFFD, CRLF."""
+    """Write flows exactly as UNB's MachineLearningCVE files: names, Infinity, U+FFFD, CRLF.
+    A frame without a `label` column is written without the Label column (unlabelled traffic)."""
     out = frame.copy()
     for column in ("flow_bytes_s", "flow_packets_s"):
         values = out[column].astype(object)
         values[np.isposinf(out[column].to_numpy())] = "Infinity"
         out[column] = values
-    out["label"] = out["label"].str.replace(" - ", " \ufffd ", regex=False)
-    out.columns = list(MACHINE_LEARNING_HEADER)
+    if "label" in out.columns:
+        out["label"] = out["label"].str.replace(" - ", " \ufffd ", regex=False)
+    out.columns = list(MACHINE_LEARNING_HEADER[:len(out.columns)])
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False, na_rep="NaN", lineterminator="\r\n", float_format="%.10g")
 

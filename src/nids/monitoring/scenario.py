@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from nids.config import MonitoringConfig, TrainingConfig, project_path
+from nids.data.corpus import FLOW_KEY_COLUMN, flow_keys
 from nids.data.generate import generate_dataset, write_official_csv
 from nids.data.incoming import mark_ready
 from nids.data.ingest import load_inputs
 from nids.data.official import day_of
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.data.sources import InputSelection
+from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class BatchPlan:
     shifted: bool          # whether it comes from days the first model never saw
     burst: str | None = None   # an attack class making up `burst_share` of the batch
     burst_share: float = 0.6
+    labelled: bool = True      # False: arrives without labels; its ground truth is kept aside
 
 
 DEFAULT_PLAN = (
@@ -43,14 +46,16 @@ DEFAULT_PLAN = (
 )
 
 # The tour's story: ordinary traffic is ok; a burst of an attack the model knows is an
-# incident, not a reason to retrain; attacks it never saw degrade its health and retrain it;
-# the new champion then handles them.
+# incident, not a reason to retrain; attacks it never saw, arriving without labels, degrade its
+# health and get a label request; the labels coming back retrain it; the new champion then
+# handles them.
 TOUR_PLAN = (
     BatchPlan("01-monday", ("Monday",), shifted=False),   # an ordinary hour: benign traffic
     BatchPlan("02-dos-hulk-burst", ("Wednesday",), shifted=False, burst="DoS Hulk"),
-    BatchPlan("03-friday", ("Friday",), shifted=True),
+    BatchPlan("03-friday", ("Friday",), shifted=True, labelled=False),
     BatchPlan("04-friday-later", ("Friday",), shifted=True),
 )
+TRUTH_DIR = "ground-truth"  # beside the incoming folder: the labels of unlabelled batches
 
 
 def sample_days(frame: pd.DataFrame, days: tuple[str, ...], rows: int,
@@ -81,9 +86,20 @@ def sample_burst(frame: pd.DataFrame, batch: BatchPlan, rows: int,
     return pd.concat([rest, burst[[*FEATURE_COLUMNS, LABEL_COLUMN]]]).sort_index()
 
 
+def keep_truth(labels: pd.Series, batch: str, truth_dir: Path) -> Path:
+    """Keep the labels of a batch that arrives without them, by flow key, for the analyst."""
+    truth = pd.DataFrame({FLOW_KEY_COLUMN: flow_keys(batch, len(labels)),
+                          LABEL_COLUMN: labels.astype(str).to_numpy()})
+    path = truth_dir / f"{Path(batch).stem}.csv"
+    with atomic_path(path) as tmp:
+        truth.to_csv(tmp, index=False)
+    return path
+
+
 def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
                   plan: tuple[BatchPlan, ...] = DEFAULT_PLAN) -> list[Path]:
-    """Write each planned batch as an official-format CSV into `folder`."""
+    """Write each planned batch as an official-format CSV into `folder`; an unlabelled one
+    without its labels, which go to folder/../ground-truth/<batch>.csv (`keep_truth`)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     paths = []
@@ -92,8 +108,11 @@ def write_batches(frame: pd.DataFrame, folder: Path, rows: int, seed: int,
                   else sample_days(frame, batch.days, rows, rng))
         sample = sample.assign(label=sample[LABEL_COLUMN].astype(str))
         path = folder / f"{batch.name}.csv"
+        if not batch.labelled:
+            keep_truth(sample.pop(LABEL_COLUMN), path.name, folder.parent / TRUTH_DIR)
         write_official_csv(sample, path)
-        logger.info("Wrote batch %s: %d rows from %s", path.name, len(sample), batch.days)
+        logger.info("Wrote batch %s: %d rows from %s%s", path.name, len(sample), batch.days,
+                    "" if batch.labelled else ", without labels")
         paths.append(path)
     return paths
 
@@ -150,11 +169,16 @@ def tour_training(training: TrainingConfig, raw: Path, generated: bool,
 
 
 def tour_monitoring(monitoring: MonitoringConfig, training: TrainingConfig) -> MonitoringConfig:
-    """The tour's monitoring settings: its model, no cooldown, retrains with its training."""
+    """The tour's monitoring settings: its model, no cooldown, retrains with its training,
+    label requests and labels files in folders of its own (beside its corpus)."""
     tour = monitoring.model_copy(deep=True)
     tour.model_name = training.registry.model_name
     tour.retrain.cooldown_hours = 0
     tour.retrain.training_config = training
+    folder = Path(training.data.corpus.dir).parent
+    tour.incoming_dir = str(folder / "incoming")
+    tour.labels.requests_dir = str(folder / "label_requests")
+    tour.labels.labels_dir = str(folder / "labels")
     return tour
 
 

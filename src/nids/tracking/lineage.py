@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 DVC, FINGERPRINT = "dvc", "fingerprint"
 CORPUS_ARTIFACT = "corpus/partitions.json"   # the corpus partitions a run trained on
 CORPUS_PARTITIONS_TAG = "corpus_partitions"  # how many
+CORPUS_MD5_TAG = "corpus_dvc_md5"            # the corpus folder's md5 in data/corpus.dvc
 DATASET_DIGEST_LIMIT = 36  # MLflow's datasets.digest column is String(36)
 UNKNOWN_COMMIT = "unknown"
 
@@ -42,7 +43,8 @@ UNKNOWN_COMMIT = "unknown"
 @dataclass(frozen=True)
 class GitState:
     commit: str   # UNKNOWN_COMMIT outside a git checkout (e.g. in the container image)
-    dirty: bool   # tracked files differed from the commit (untracked files do not count)
+    dirty: bool   # tracked files differed from the commit (untracked files and .dvc files,
+                  # whose md5s the run records, do not count)
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,15 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def git_state(folder: Path) -> GitState:
-    """HEAD of the git checkout holding `folder`, and whether tracked files were changed."""
+    """HEAD of the git checkout holding `folder`, and whether tracked files were changed.
+    The .dvc files do not count: the corpus's changes with every labelled batch
+    (nids.data.corpus_versioning), and the run records the data's md5s itself."""
     commit = _git(folder, "rev-parse", "HEAD")
     if not commit:
         return GitState(UNKNOWN_COMMIT, False)
-    return GitState(commit, bool(_git(folder, "status", "--porcelain", "--untracked-files=no")))
+    changed = _git(folder, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                   ":(exclude)*.dvc")
+    return GitState(commit, bool(changed))
 
 
 def dvc_file_of(raw_dir: Path) -> Path:
@@ -90,11 +96,13 @@ def dvc_file_of(raw_dir: Path) -> Path:
     return raw_dir.with_name(f"{raw_dir.name}.dvc")
 
 
-def tracked_md5(raw_dir: Path) -> tuple[str, Path] | None:
+def tracked_md5(raw_dir: Path,
+                instead: str = "the ingest fingerprint") -> tuple[str, Path] | None:
     """(md5 in the .dvc file, repository root) when DVC tracks `raw_dir` and it is unchanged.
 
     None, with the reason logged, when there is no .dvc file, DVC cannot read it, or the
-    folder differs from it (new files not yet `dvc add`-ed).
+    folder differs from it (new files not yet `dvc add`-ed); `instead`: what the run records
+    then.
     """
     dvc_file = dvc_file_of(raw_dir)
     if not dvc_file.is_file():
@@ -108,14 +116,14 @@ def tracked_md5(raw_dir: Path) -> tuple[str, Path] | None:
             out = next(o for o in stage.outs if Path(o.fs_path).resolve() == raw_dir.resolve())
             md5, changes = out.hash_info.value, out.workspace_status()
     except (DvcException, OSError, StopIteration) as error:
-        logger.warning("Cannot read %s (%s); recording the ingest fingerprint instead",
-                       dvc_file, error or f"it does not track {raw_dir}")
+        logger.warning("Cannot read %s (%s); recording %s instead",
+                       dvc_file, error or f"it does not track {raw_dir}", instead)
         return None
     if changes or not md5:
         logger.warning(
-            "%s differs from %s (%s): the run is recorded with the ingest fingerprint. To version "
-            "this data, run `dvc add %s && dvc push` and commit %s.", raw_dir, dvc_file.name,
-            ", ".join(changes.values()) or "no md5", raw_dir.resolve().relative_to(root),
+            "%s differs from %s (%s): the run is recorded with %s. To version this data, run "
+            "`dvc add %s && dvc push` and commit %s.", raw_dir, dvc_file.name,
+            ", ".join(changes.values()) or "no md5", instead, raw_dir.resolve().relative_to(root),
             dvc_file.resolve().relative_to(root))
         return None
     return md5, root
@@ -136,6 +144,13 @@ def data_version(raw_dir: Path, fingerprint: str, generated: bool = False) -> Da
     return DataVersion(md5, DVC, dvc_file, git_state(root))
 
 
+def corpus_md5(corpus_dir: Path) -> str | None:
+    """The md5 of the corpus folder in its .dvc file (`nids.data.corpus_versioning` keeps it
+    up to date), or None when DVC does not track the folder as it is."""
+    tracked = tracked_md5(corpus_dir, instead="the corpus partitions' names only")
+    return tracked[0] if tracked else None
+
+
 @dataclass(frozen=True)
 class ModelLineage:
     """A registered model version traced back to its training run, code and data."""
@@ -145,6 +160,7 @@ class ModelLineage:
     run_id: str
     data: DataVersion
     corpus_partitions: tuple[str, ...] | None = None   # None: not recorded (older versions)
+    corpus_md5: str | None = None   # the corpus folder's DVC md5, when DVC tracked it
 
 
 def lineage_of(model_version: ModelVersion) -> ModelLineage:
@@ -161,7 +177,7 @@ def lineage_of(model_version: ModelVersion) -> ModelLineage:
     git = GitState(tags["git_commit"], tags.get("git_dirty") == "true")
     data = DataVersion(digest, source, tags.get("dvc_file") or None, git)
     return ModelLineage(model_version.name, str(model_version.version),
-                        model_version.run_id, data)
+                        model_version.run_id, data, corpus_md5=tags.get(CORPUS_MD5_TAG))
 
 
 def corpus_of(run_id: str) -> tuple[str, ...] | None:
@@ -195,11 +211,13 @@ def restore_commands(lineage: ModelLineage) -> list[str]:
     return commands
 
 
-def corpus_lines(partitions: tuple[str, ...] | None) -> list[str]:
-    """The corpus partitions of `show` (append-only files: their names are the version)."""
+def corpus_lines(partitions: tuple[str, ...] | None, md5: str | None = None) -> list[str]:
+    """The corpus partitions of `show` (append-only files: their names are the version), and
+    the corpus folder's DVC md5 when DVC tracked it."""
     if partitions is None:
         return ["corpus:      not recorded (trained before the corpus existed)"]
-    return [f"corpus:      {len(partitions)} partition(s) (dvc pull data/corpus.dvc)",
+    version = f", DVC md5 {md5}" if md5 else ""
+    return [f"corpus:      {len(partitions)} partition(s){version} (dvc pull data/corpus.dvc)",
             *[f"  {name}" for name in partitions]]
 
 
@@ -215,7 +233,7 @@ def describe(lineage: ModelLineage, mlflow_env: str = "") -> str:
         lines.append(f"data:        {data.dvc_file}, DVC md5 {data.digest}")
     else:
         lines.append(f"data:        not versioned by DVC; ingest fingerprint {data.digest}")
-    lines += corpus_lines(lineage.corpus_partitions)
+    lines += corpus_lines(lineage.corpus_partitions, lineage.corpus_md5)
     lines += ["", "Restore the code and the data (in the repository root):"]
     lines += [f"  {command}" for command in restore_commands(lineage)]
     if data.source == DVC:

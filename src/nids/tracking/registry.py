@@ -37,6 +37,8 @@ REFERENCE_ARTIFACT = "reference/reference.parquet"
 HOLDOUT_ARTIFACT = "holdout/test.parquet"
 # What loading the logged model imports (the XGBoost scikit-learn model and its data types).
 MODEL_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "xgboost")
+# The `holdout.row_hashes` (uint64, sorted, unique) of the train and validation rows.
+TRAINED_ROWS_ARTIFACT = "holdout/trained_rows.npy"
 # A version's `status` tag: pending while its run registers it, ready once its alias is set,
 # failed (with `failure_reason`) when the run failed after creating it.
 STATUS_TAG, PENDING, READY, FAILED = "status", "pending", "ready", "failed"
@@ -202,9 +204,8 @@ def load_bundle(model_name: str, alias: str = CHAMPION) -> ModelBundle | None:
     if "classes" not in metadata or "features" not in metadata:
         raise ValueError(
             f"models:/{model_name}@{alias} (version {version.version}) carries no class/feature "
-            "metadata; "
-            "it was not logged by this project's training flow. Move the alias to a version "
-            "that was."
+            "metadata; it was not logged by this project's training flow. Move the alias to a "
+            "version that was."
         )
     return ModelBundle(
         model=model, classes=list(metadata["classes"]),
@@ -241,15 +242,26 @@ def download_reference(run_id: str, destination: Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def download_holdout(run_id: str, destination: Path) -> pd.DataFrame | None:
-    """The test split logged with a training run; None for runs that logged none."""
-    folder, name = HOLDOUT_ARTIFACT.split("/")
+def _download_if_logged(run_id: str, artifact: str, destination: Path) -> str | None:
+    """The local path of a run's artifact; None for runs that did not log it."""
+    folder, name = artifact.split("/")
     if name not in {Path(a.path).name for a in MlflowClient().list_artifacts(run_id, folder)}:
         return None
-    path = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=HOLDOUT_ARTIFACT, dst_path=str(destination)
-    )
-    return pd.read_parquet(path)
+    return mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact,
+                                               dst_path=str(destination))
+
+
+def download_holdout(run_id: str, destination: Path) -> pd.DataFrame | None:
+    """The test split logged with a training run; None for runs that logged none."""
+    path = _download_if_logged(run_id, HOLDOUT_ARTIFACT, destination)
+    return None if path is None else pd.read_parquet(path)
+
+
+def download_trained_rows(run_id: str, destination: Path) -> np.ndarray | None:
+    """The row hashes of what a training run learnt from; None for runs that logged none
+    (versions registered before they were logged)."""
+    path = _download_if_logged(run_id, TRAINED_ROWS_ARTIFACT, destination)
+    return None if path is None else np.load(path, allow_pickle=False)
 
 
 def delete_registered_model(model_name: str) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import joblib
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
@@ -28,12 +29,14 @@ from pydantic import BaseModel
 
 from nids.config import DataSource, TrainingConfig
 from nids.data.schema import LABEL_COLUMN
-from nids.io import temporary_parquet
+from nids.io import atomic_path, temporary_parquet
 from nids.tracking import registry
 from nids.tracking.lineage import (
     CORPUS_ARTIFACT,
+    CORPUS_MD5_TAG,
     CORPUS_PARTITIONS_TAG,
     DataVersion,
+    corpus_md5,
     data_version,
 )
 from nids.training.evaluate import Evaluation, plot_confusion
@@ -57,20 +60,24 @@ class RunOrigin:
     data_version: DataVersion
     data_source: DataSource = DataSource.REAL   # real rows, or the generator's
     corpus_partitions: tuple[str, ...] = ()     # the corpus partitions read (nids.data.corpus)
+    corpus_md5: str | None = None               # the corpus folder's md5 in its .dvc file
 
     @classmethod
     def of(cls, reason: str, flow_run_id: str | None, raw_dir: Path, fingerprint: str,
-           data_source: DataSource = DataSource.REAL,
-           corpus_partitions: Sequence[str] = ()) -> RunOrigin:
+           data_source: DataSource = DataSource.REAL, corpus_partitions: Sequence[str] = (),
+           corpus_dir: Path | None = None) -> RunOrigin:
+        """`corpus_dir`: the corpus folder the partitions were read from (its DVC version)."""
+        md5 = corpus_md5(corpus_dir) if corpus_partitions and corpus_dir else None
         return cls(reason, flow_run_id, fingerprint, data_version(raw_dir, fingerprint),
-                   DataSource(data_source), tuple(corpus_partitions))
+                   DataSource(data_source), tuple(corpus_partitions), md5)
 
     def data_tags(self) -> dict[str, str]:
         """What the model learnt from: the data's source, version, fingerprint and how many
         corpus partitions (their names: the run's CORPUS_ARTIFACT)."""
+        corpus = {CORPUS_MD5_TAG: self.corpus_md5} if self.corpus_md5 else {}
         return {"data_source": self.data_source.value, "data_fingerprint": self.fingerprint,
                 CORPUS_PARTITIONS_TAG: str(len(self.corpus_partitions)),
-                **self.data_version.tags()}
+                **corpus, **self.data_version.tags()}
 
     def run_tags(self, promotion: str) -> dict[str, str]:
         """Tags of the MLflow run: data, lineage, why it ran and the promotion verdict."""
@@ -149,11 +156,17 @@ def log_reference(reference: pd.DataFrame) -> None:
         mlflow.log_artifact(str(path), artifact_path="reference")
 
 
-def log_holdout(test_split: pd.DataFrame) -> None:
-    """The test split, where `registry.download_holdout` finds it: later candidates are scored
-    on it before they may replace this model as champion."""
+def log_holdout(test_split: pd.DataFrame, trained_rows: np.ndarray) -> None:
+    """The test split and the hashes of the rows the model learnt from, where
+    `registry.download_holdout` and `download_trained_rows` find them: later candidates are
+    scored on the test split, and compared with this model on rows it never saw."""
     folder, name = registry.HOLDOUT_ARTIFACT.split("/")
     with temporary_parquet(test_split, name) as path:
+        mlflow.log_artifact(str(path), artifact_path=folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / Path(registry.TRAINED_ROWS_ARTIFACT).name
+        with atomic_path(path) as partial, partial.open("wb") as handle:
+            np.save(handle, np.unique(trained_rows.astype(np.uint64)), allow_pickle=False)
         mlflow.log_artifact(str(path), artifact_path=folder)
 
 

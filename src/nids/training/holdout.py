@@ -1,13 +1,20 @@
-"""The champion's holdout: the test split a champion was scored on, logged with its run
-(`registry.HOLDOUT_ARTIFACT`). Before a candidate may replace the champion it is scored there
-too, and it must not do worse than the champion on those rows.
+"""Comparing a candidate with the champion on rows neither learnt from, matched by the hash of
+their cleaned features and class (`row_hashes`). Each registered run logs its test split
+(`registry.HOLDOUT_ARTIFACT`) and the hashes of its training and validation rows
+(`registry.TRAINED_ROWS_ARTIFACT`).
 
-Rows of the holdout the candidate learnt from (its training or validation split) would
-flatter it, so they are left out, matched by the hash of their cleaned features and class.
-With the same data and split settings nothing is left out: the split is seeded
+The candidate's test split: rows the champion learnt from would flatter the champion (a retrain
+on raw data plus a grown corpus splits anew, so many of its test rows were the champion's
+training rows), so both are scored on the rest (`score_test_split`). A champion registered
+before its training rows were logged cannot have them left out (`left_out` None).
+
+The champion's holdout, its logged test split: rows of it the candidate learnt from would
+flatter the candidate, so they are left out (`score_on_holdout`).
+
+With the same data and split settings nothing is left out either way: the split is seeded
 (`splits.stratified_split`), so the candidate's test split is the champion's holdout. With other
-data (a retrain on more days, other files) the rows that moved into the candidate's training
-data are left out, and how many is part of the promotion's reason.
+data (a retrain on more days, other files) how many rows were left out is part of the
+promotion's reason.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     keyed = frame[list(FEATURE_COLUMNS)].copy()
     keyed[LABEL_COLUMN] = frame[LABEL_COLUMN].astype(str).to_numpy(dtype=object)
     return pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+
+
+def learnt_rows(splits: dict[str, pd.DataFrame]) -> np.ndarray:
+    """The hashes of the rows a model learnt from: its training and validation splits."""
+    return np.concatenate([row_hashes(splits[name]) for name in ("train", "validation")])
 
 
 def unseen_rows(holdout: pd.DataFrame, seen: list[pd.DataFrame]) -> pd.DataFrame:
@@ -59,6 +71,44 @@ def score_on_holdout(holdout: pd.DataFrame, candidate: ModelBundle, champion: Mo
         return None
     return HoldoutScores(
         champion_version=champion.version, rows=len(unseen), left_out=len(holdout) - len(unseen),
+        candidate=evaluate_model(candidate, unseen).metrics()[metric],
+        champion=evaluate_model(champion, unseen).metrics()[metric],
+    )
+
+
+@dataclass(frozen=True)
+class SplitScores:
+    """Candidate and champion on the candidate's test split, minus the champion's own rows;
+    the scores are None when the champion learnt from every row of it."""
+
+    champion_version: str
+    rows: int               # rows both were scored on
+    left_out: int | None    # test rows the champion learnt from; None: it logged none
+    candidate: float | None
+    champion: float | None
+
+    def where(self) -> str:
+        """Which rows the scores are on."""
+        version = f"champion v{self.champion_version}"
+        if self.left_out is None:
+            return (f"on its test split ({self.rows} rows; {version} logged no training rows, "
+                    "so the comparison could not leave them out)")
+        left_out = f", {self.left_out} {version} learnt from left out" if self.left_out else ""
+        return f"on its test split ({self.rows} rows{left_out})"
+
+
+def score_test_split(test: pd.DataFrame, trained_rows: np.ndarray | None,
+                     candidate: ModelBundle, champion: ModelBundle,
+                     metric: str) -> SplitScores:
+    """Both models' `metric` on the test rows whose hashes are not in `trained_rows` (all of
+    them when it is None)."""
+    unseen = test if trained_rows is None else (
+        test[~np.isin(row_hashes(test), trained_rows)].reset_index(drop=True))
+    left_out = None if trained_rows is None else len(test) - len(unseen)
+    if unseen.empty:
+        return SplitScores(champion.version, 0, left_out, None, None)
+    return SplitScores(
+        champion_version=champion.version, rows=len(unseen), left_out=left_out,
         candidate=evaluate_model(candidate, unseen).metrics()[metric],
         champion=evaluate_model(champion, unseen).metrics()[metric],
     )

@@ -6,10 +6,16 @@ these hold, and the challenger (with the reason) when one does not:
 - the champion learnt the same kind of data (`data_source`: real or generated), reads the same
   feature columns and groups labels into the same classes: a model of another kind is compared
   by a person, never replaced automatically;
-- the candidate scores better than the champion on the candidate's test split;
+- the candidate scores better than the champion on the candidate's test split minus the rows
+  the champion learnt from (logged with the champion; an older champion that logged none is
+  scored on the whole split, and the reason says so);
 - the candidate does not score worse than the champion (by more than
   `registry.holdout_tolerance`) on the champion's holdout, the test split logged with the
   champion, minus the rows the candidate trained on (`holdout`).
+When the champion learnt from every row of the candidate's test split, that split cannot tell
+them apart and the holdout alone decides: the candidate must then score better there, not merely
+within the tolerance (the tolerance forgives a small loss on old rows only for a gain shown on
+rows the champion never saw). The quality floor applies to the candidate's whole test split.
 A champion alias left on a version a failed run tagged `status=failed` is not replaced
 automatically either.
 """
@@ -25,8 +31,14 @@ import pandas as pd
 from nids.config import RegistryConfig, TrainingConfig
 from nids.tracking import registry, runs
 from nids.tracking.registry import CHALLENGER, CHAMPION, ModelBundle
-from nids.training.evaluate import Evaluation, evaluate_model
-from nids.training.holdout import HoldoutScores, score_on_holdout
+from nids.training.evaluate import Evaluation
+from nids.training.holdout import (
+    HoldoutScores,
+    SplitScores,
+    learnt_rows,
+    score_on_holdout,
+    score_test_split,
+)
 from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
 from nids.training.train import TrainedModel
@@ -64,16 +76,17 @@ class Evidence:
     """What the verdict weighs."""
 
     metric: str
-    score: float                           # the candidate on its own test split
+    score: float                           # the candidate on its whole test split (floor)
     champion_version: str | None = None    # None: there is no champion
-    champion_score: float | None = None    # the champion on the candidate's test split
+    test: SplitScores | None = None        # both on its test split minus the champion's rows
     mismatch: str | None = None            # why the two cannot be compared automatically
     holdout: HoldoutScores | None = None   # both on the champion's holdout
 
 
 def decide_promotion(evidence: Evidence, floor: float, tolerance: float = 0.0) -> Promotion:
-    """Refused below the floor; champion when first, or better on its own test split and not
-    worse (by more than `tolerance`) on the champion's holdout; else challenger."""
+    """Refused below the floor; champion when first, or better on the test rows the champion
+    never learnt from and not worse (by more than `tolerance`) on the champion's holdout, or,
+    when the champion learnt from every test row, better on the holdout; else challenger."""
     metric, score = evidence.metric, evidence.score
     if score < floor:
         return Promotion(None, f"{metric} {score:.4f} is below the quality floor {floor:.4f}")
@@ -81,19 +94,43 @@ def decide_promotion(evidence: Evidence, floor: float, tolerance: float = 0.0) -
         return Promotion(CHAMPION, f"first model: {metric} {score:.4f}")
     if evidence.mismatch is not None:
         return Promotion(CHALLENGER, evidence.mismatch + BY_HAND)
-    own = f"{metric} {score:.4f}"
-    if score <= evidence.champion_score:
-        return Promotion(CHALLENGER, f"{own} does not beat champion {evidence.champion_score:.4f}")
-    beats = f"{own} beats champion {evidence.champion_score:.4f}"
+    test = evidence.test
+    if test.rows == 0:
+        return holdout_alone(evidence)
+    own = f"{metric} {test.candidate:.4f}"
+    if test.candidate <= test.champion:
+        return Promotion(CHALLENGER, f"{own} does not beat champion {test.champion:.4f} "
+                         f"{test.where()}")
+    return confirm_on_holdout(evidence, f"{own} beats champion {test.champion:.4f} "
+                              f"{test.where()}", tolerance)
+
+
+def confirm_on_holdout(evidence: Evidence, beats: str, tolerance: float) -> Promotion:
+    """Champion unless the candidate, better on its test split, is worse on the holdout."""
     if evidence.holdout is None:
         return Promotion(CHALLENGER, f"{beats}, but champion v{evidence.champion_version} has "
                          "no holdout rows it did not train on to confirm it" + BY_HAND)
     allowed = f" (tolerance {tolerance})" if tolerance else ""
+    described = evidence.holdout.describe(evidence.metric) + allowed
     if evidence.holdout.candidate < evidence.holdout.champion - tolerance:
-        return Promotion(CHALLENGER, f"{beats} on its own test split, but is worse "
-                         f"{evidence.holdout.describe(metric)}{allowed}" + BY_HAND)
-    return Promotion(CHAMPION, f"{beats}, and is not worse "
-                     f"{evidence.holdout.describe(metric)}{allowed}")
+        return Promotion(CHALLENGER, f"{beats}, but is worse {described}" + BY_HAND)
+    return Promotion(CHAMPION, f"{beats}, and is not worse {described}")
+
+
+def holdout_alone(evidence: Evidence) -> Promotion:
+    """The champion learnt from every row of the candidate's test split: champion only when
+    better on the champion's holdout (no tolerance: nothing else shows a gain)."""
+    version, holdout = f"champion v{evidence.champion_version}", evidence.holdout
+    nothing = (f"its test split has no rows {version} did not learn from "
+               f"({evidence.test.left_out} left out)")
+    if holdout is None:
+        return Promotion(CHALLENGER, f"{nothing}, and {version} has no holdout rows it did "
+                         "not train on: nothing compares them" + BY_HAND)
+    described = holdout.describe(evidence.metric)
+    if holdout.candidate <= holdout.champion:
+        return Promotion(CHALLENGER, f"{nothing}; the holdout alone decides, and it does not "
+                         f"score better {described}" + BY_HAND)
+    return Promotion(CHAMPION, f"{nothing}; the holdout alone decides: better {described}")
 
 
 def mismatch_with(candidate: Candidate, champion: ModelBundle) -> str | None:
@@ -128,6 +165,14 @@ def champion_holdout(champion: ModelBundle, candidate: Candidate,
     return score_on_holdout(holdout, candidate.trained.bundle, champion, seen, metric)
 
 
+def champion_test_split(champion: ModelBundle, candidate: Candidate, metric: str) -> SplitScores:
+    """Both models on the candidate's test split, minus the rows the champion learnt from."""
+    with tempfile.TemporaryDirectory() as folder:
+        trained_rows = registry.download_trained_rows(champion.run_id, Path(folder))
+    return score_test_split(candidate.splits["test"], trained_rows, candidate.trained.bundle,
+                            champion, metric)
+
+
 def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evidence:
     """The candidate's score, and the champion's where the two can be compared."""
     score = candidate.evaluation.metrics()[metric]
@@ -137,9 +182,10 @@ def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evide
     mismatch = mismatch_with(candidate, champion)
     if mismatch is not None:
         return Evidence(metric, score, champion.version, mismatch=mismatch)
-    champion_score = evaluate_model(champion, candidate.splits["test"]).metrics()[metric]
-    holdout = champion_holdout(champion, candidate, metric) if score > champion_score else None
-    return Evidence(metric, score, champion.version, champion_score, holdout=holdout)
+    test = champion_test_split(champion, candidate, metric)
+    needed = test.rows == 0 or test.candidate > test.champion
+    holdout = champion_holdout(champion, candidate, metric) if needed else None
+    return Evidence(metric, score, champion.version, test, holdout=holdout)
 
 
 def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promotion:
@@ -150,8 +196,9 @@ def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promo
 
 def register_candidate(candidate: Candidate, promotion: Promotion, config: TrainingConfig,
                        origin: runs.RunOrigin) -> int:
-    """Log the training run; unless the model is refused, log its reference sample and
-    holdout, register it and move the promotion's alias to it. Returns the version."""
+    """Log the training run; unless the model is refused, log its reference sample, holdout
+    and the hashes of the rows it learnt from, register it and move the promotion's alias to
+    it. Returns the version."""
     trained, splits = candidate.trained, candidate.splits
     with runs.start_training_run(origin.flow_run_id) as run:
         runs.log_training_run(config, trained, candidate.evaluation, splits["train"], origin,
@@ -160,7 +207,7 @@ def register_candidate(candidate: Candidate, promotion: Promotion, config: Train
         reference = reference_sample(splits["train"], trained.bundle,
                                      config.features.reference_rows, config.features.seed)
         runs.log_reference(reference)
-        runs.log_holdout(splits["test"])
+        runs.log_holdout(splits["test"], learnt_rows(splits))
         runs.log_monitoring(*monitoring_models(trained, splits, reference,
                                                candidate.evaluation, config.features.seed))
         tags = origin.version_tags(run.info.run_id, candidate.evaluation) | {

@@ -1,0 +1,81 @@
+"""The champion on the candidate's test split, on a throwaway SQLite store: a retrain on more
+data splits anew, so many of its test rows were the champion's training rows, which flatter the
+champion. Both are scored on the rows the champion never learnt from (the row hashes logged with
+it); a champion registered before those were logged is scored on the whole split, and the reason
+says so."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from nids.config import XGBoostConfig
+from nids.tracking import registry
+from nids.training.evaluate import evaluate_model
+from nids.training.holdout import unseen_rows
+from nids.training.promotion import Candidate
+from tests.support.candidates import champion_of, make_candidate, register, separable_frame
+
+# The champion memorises the rows it trained on, noisy labels included; the candidate is a
+# small model that cannot, but learnt a second kind of rows the champion never saw.
+MEMORISING = XGBoostConfig(n_estimators=100, max_depth=10, n_jobs=1, early_stopping_rounds=100,
+                           subsample=1, colsample_bytree=1, min_child_weight=0)
+SHALLOW = XGBoostConfig(n_estimators=20, max_depth=2, n_jobs=1, early_stopping_rounds=20)
+
+
+@pytest.fixture(scope="module")
+def old_rows() -> pd.DataFrame:
+    """810 rows told apart by flow_duration, a fifth of them labelled at random."""
+    return separable_frame("flow_duration", times=3, noise=0.2)
+
+
+@pytest.fixture(scope="module")
+def champion(old_rows) -> Candidate:
+    return make_candidate(old_rows, MEMORISING)
+
+
+@pytest.fixture(scope="module")
+def retrain(old_rows) -> Candidate:
+    """The old rows and 150 new ones, whose classes show in flow_bytes_s, split anew."""
+    new_rows = separable_frame("flow_bytes_s", seed=9).sample(150, random_state=0)
+    return make_candidate(pd.concat([old_rows, new_rows], ignore_index=True), SHALLOW)
+
+
+def champion_score_on(frame: pd.DataFrame, model_name: str) -> float:
+    """The champion's macro-F1 on `frame`."""
+    return evaluate_model(registry.load_bundle(model_name), frame).macro_f1
+
+
+def test_the_champion_is_scored_on_the_test_rows_it_never_learnt_from(
+        mlflow_store, champion, retrain, tmp_path):
+    register(champion, tmp_path, "rows-unseen", "champion")
+    test = retrain.splits["test"]
+    # on the whole split, mostly its own training rows, the champion would win
+    assert champion_score_on(test, "rows-unseen") > retrain.evaluation.macro_f1
+    unseen = unseen_rows(test, [champion.splits["train"], champion.splits["validation"]])
+    assert 0 < len(unseen) < len(test) / 2
+    scores = (evaluate_model(retrain.trained.bundle, unseen).macro_f1,
+              champion_score_on(unseen, "rows-unseen"))
+    reason = register(retrain, tmp_path, "rows-unseen", "retrain")
+    assert champion_of("rows-unseen") == "2"
+    assert reason.startswith(
+        "macro_f1 {:.4f} beats champion {:.4f} on its test split ".format(*scores)
+        + f"({len(unseen)} rows, {len(test) - len(unseen)} champion v1 learnt from left out), "
+        "and is not worse on champion v1's holdout")
+
+
+def test_a_champion_without_its_training_rows_is_scored_on_the_whole_split(
+        mlflow_store, champion, retrain, tmp_path):
+    register(champion, tmp_path, "rows-old", "champion")
+    # as a version registered before the training rows were logged
+    run = MlflowClient().get_run(registry.version_by_alias("rows-old", "champion").run_id)
+    logged = Path(run.info.artifact_uri.removeprefix("file://")) / registry.TRAINED_ROWS_ARTIFACT
+    logged.unlink()
+    whole = champion_score_on(retrain.splits["test"], "rows-old")
+    reason = register(retrain, tmp_path, "rows-old", "retrain")
+    assert champion_of("rows-old") == "1"
+    assert reason.startswith(
+        f"macro_f1 {retrain.evaluation.macro_f1:.4f} does not beat champion {whole:.4f} on its "
+        f"test split ({len(retrain.splits['test'])} rows; champion v1 logged no training rows, "
+        "so the comparison could not leave them out)")
