@@ -204,6 +204,11 @@ class RegistryConfig(StrictModel):
     quality_floor: float = Field(
         0.5, ge=0, le=1, description="Refuse to register a model below this promotion metric."
     )
+    min_class_rows: int = Field(
+        5, ge=1, description="In the comparisons with the champion, macro-F1 counts the classes "
+        "with at least this many rows among the rows compared (1: every class); a class of one "
+        "flow moves it by up to 1/classes on that flow alone.",
+    )
     holdout_tolerance: float = Field(
         0.0, ge=0, le=1,
         description="On the champion's holdout, a candidate may score at most this much below "

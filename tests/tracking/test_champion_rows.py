@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from nids.config import XGBoostConfig
+from nids.config import TrainingConfig, XGBoostConfig
+from nids.data.schema import LABEL_COLUMN
 from nids.tracking import registry
 from nids.training.evaluate import evaluate_model
-from nids.training.holdout import unseen_rows
+from nids.training.holdout import ComparedMetric, unseen_rows
 from nids.training.promotion import Candidate
 from tests.support.candidates import champion_of, make_candidate, register, separable_frame
 
@@ -59,8 +60,10 @@ def test_the_champion_is_scored_on_the_test_rows_it_never_learnt_from(
               champion_score_on(unseen, "rows-unseen"))
     reason = register(retrain, tmp_path, "rows-unseen", "retrain")
     assert champion_of("rows-unseen") == "2"
+    # every class has 5+ rows among the rows compared: the restriction changes no score here
+    compared = ComparedMetric("macro_f1", TrainingConfig().registry.min_class_rows)
     assert reason.startswith(
-        "macro_f1 {:.4f} beats champion {:.4f} on its test split ".format(*scores)
+        "{} {:.4f} beats champion {:.4f} on its test split ".format(compared, *scores)
         + f"({len(unseen)} rows, {len(test) - len(unseen)} champion v1 learnt from left out), "
         "and is not worse on champion v1's holdout")
 
@@ -75,7 +78,28 @@ def test_a_champion_without_its_training_rows_is_scored_on_the_whole_split(
     whole = champion_score_on(retrain.splits["test"], "rows-old")
     reason = register(retrain, tmp_path, "rows-old", "retrain")
     assert champion_of("rows-old") == "1"
+    compared = ComparedMetric("macro_f1", TrainingConfig().registry.min_class_rows)
     assert reason.startswith(
-        f"macro_f1 {retrain.evaluation.macro_f1:.4f} does not beat champion {whole:.4f} on its "
+        f"{compared} {retrain.evaluation.macro_f1:.4f} does not beat champion {whole:.4f} on its "
         f"test split ({len(retrain.splits['test'])} rows; champion v1 logged no training rows, "
         "so the comparison could not leave them out)")
+
+
+def test_a_class_of_one_flow_among_the_rows_compared_does_not_count(champion):
+    """bench/corpus_learning: a retrain that learnt PortScan lost its promotion on a holdout
+    where one flow of a one-flow class, read differently, moved macro-F1 by 0.048."""
+    rows = champion.splits["test"].copy()
+    rows[LABEL_COLUMN] = rows[LABEL_COLUMN].astype(str)
+    rows.loc[0, LABEL_COLUMN] = "Heartbleed"          # one flow of a class the model never saw
+    bundle = champion.trained.bundle
+    per_class = evaluate_model(bundle, rows).per_class
+    others = per_class.drop(index="Heartbleed")
+    assert per_class.loc["Heartbleed", "support"] == 1 and (others["support"] >= 5).all()
+    every_class = ComparedMetric("macro_f1", 1).score(bundle, rows)
+    restricted = ComparedMetric("macro_f1", 5)
+    assert every_class == evaluate_model(bundle, rows).macro_f1
+    assert restricted.score(bundle, rows) == pytest.approx(others["f1"].mean())
+    assert restricted.score(bundle, rows) > every_class
+    assert str(restricted) == "macro_f1 (classes with 5+ rows)"
+    assert ComparedMetric("accuracy", 5).score(bundle, rows) == evaluate_model(
+        bundle, rows).accuracy

@@ -29,6 +29,33 @@ from nids.tracking.registry import ModelBundle
 from nids.training.evaluate import evaluate_model
 
 
+@dataclass(frozen=True)
+class ComparedMetric:
+    """The promotion metric as the comparisons with the champion compute it. Macro-F1 counts
+    the classes with at least `min_class_rows` rows among the rows compared: a class of one or
+    two flows there moves macro-F1 by up to 1/classes on a single flow, noise and not evidence
+    (as monitoring's `min_support` makes such classes shown but never decisive)."""
+
+    name: str
+    min_class_rows: int = 1
+
+    def restricted(self) -> bool:
+        return self.name == "macro_f1" and self.min_class_rows > 1
+
+    def __str__(self) -> str:
+        return (f"{self.name} (classes with {self.min_class_rows}+ rows)" if self.restricted()
+                else self.name)
+
+    def score(self, bundle: ModelBundle, rows: pd.DataFrame) -> float:
+        """The metric of `bundle` on `rows` (over every class when none has enough rows)."""
+        evaluation = evaluate_model(bundle, rows)
+        per_class = evaluation.per_class
+        decisive = per_class[per_class["support"] >= self.min_class_rows]
+        if not self.restricted() or decisive.empty:
+            return evaluation.metrics()[self.name]
+        return float(decisive["f1"].mean())
+
+
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """One 64-bit hash per row of the cleaned features and the class."""
     keyed = frame[list(FEATURE_COLUMNS)].copy()
@@ -57,22 +84,21 @@ class HoldoutScores:
     candidate: float
     champion: float
 
-    def describe(self, metric: str) -> str:
+    def describe(self, metric: ComparedMetric | str) -> str:
         left_out = f", {self.left_out} it trained on left out" if self.left_out else ""
         return (f"on champion v{self.champion_version}'s holdout ({self.rows} rows{left_out}) "
                 f"{metric} {self.candidate:.4f} vs {self.champion:.4f}")
 
 
 def score_on_holdout(holdout: pd.DataFrame, candidate: ModelBundle, champion: ModelBundle,
-                     seen: list[pd.DataFrame], metric: str) -> HoldoutScores | None:
+                     seen: list[pd.DataFrame], metric: ComparedMetric) -> HoldoutScores | None:
     """Both models' `metric` on the holdout rows the candidate never saw; None when none."""
     unseen = unseen_rows(holdout, seen)
     if unseen.empty:
         return None
     return HoldoutScores(
         champion_version=champion.version, rows=len(unseen), left_out=len(holdout) - len(unseen),
-        candidate=evaluate_model(candidate, unseen).metrics()[metric],
-        champion=evaluate_model(champion, unseen).metrics()[metric],
+        candidate=metric.score(candidate, unseen), champion=metric.score(champion, unseen),
     )
 
 
@@ -99,7 +125,7 @@ class SplitScores:
 
 def score_test_split(test: pd.DataFrame, trained_rows: np.ndarray | None,
                      candidate: ModelBundle, champion: ModelBundle,
-                     metric: str) -> SplitScores:
+                     metric: ComparedMetric) -> SplitScores:
     """Both models' `metric` on the test rows whose hashes are not in `trained_rows` (all of
     them when it is None)."""
     unseen = test if trained_rows is None else (
@@ -109,6 +135,5 @@ def score_test_split(test: pd.DataFrame, trained_rows: np.ndarray | None,
         return SplitScores(champion.version, 0, left_out, None, None)
     return SplitScores(
         champion_version=champion.version, rows=len(unseen), left_out=left_out,
-        candidate=evaluate_model(candidate, unseen).metrics()[metric],
-        champion=evaluate_model(champion, unseen).metrics()[metric],
+        candidate=metric.score(candidate, unseen), champion=metric.score(champion, unseen),
     )

@@ -15,7 +15,10 @@ these hold, and the challenger (with the reason) when one does not:
 When the champion learnt from every row of the candidate's test split, that split cannot tell
 them apart and the holdout alone decides: the candidate must then score better there, not merely
 within the tolerance (the tolerance forgives a small loss on old rows only for a gain shown on
-rows the champion never saw). The quality floor applies to the candidate's whole test split.
+rows the champion never saw). In both comparisons macro-F1 counts the classes with at least
+`registry.min_class_rows` rows among the rows compared (`holdout.ComparedMetric`): on real
+corpus retrains a single flow of a one-flow class decided a promotion. The quality floor applies
+to the candidate's whole test split.
 A champion alias left on a version a failed run tagged `status=failed` is not replaced
 automatically either.
 """
@@ -33,6 +36,7 @@ from nids.tracking import registry, runs
 from nids.tracking.registry import CHALLENGER, CHAMPION, ModelBundle
 from nids.training.evaluate import Evaluation
 from nids.training.holdout import (
+    ComparedMetric,
     HoldoutScores,
     SplitScores,
     learnt_rows,
@@ -81,6 +85,10 @@ class Evidence:
     test: SplitScores | None = None        # both on its test split minus the champion's rows
     mismatch: str | None = None            # why the two cannot be compared automatically
     holdout: HoldoutScores | None = None   # both on the champion's holdout
+    compared: str | None = None            # the metric as compared (`ComparedMetric`)
+
+    def compared_as(self) -> str:
+        return self.compared or self.metric
 
 
 def decide_promotion(evidence: Evidence, floor: float, tolerance: float = 0.0) -> Promotion:
@@ -97,7 +105,7 @@ def decide_promotion(evidence: Evidence, floor: float, tolerance: float = 0.0) -
     test = evidence.test
     if test.rows == 0:
         return holdout_alone(evidence)
-    own = f"{metric} {test.candidate:.4f}"
+    own = f"{evidence.compared_as()} {test.candidate:.4f}"
     if test.candidate <= test.champion:
         return Promotion(CHALLENGER, f"{own} does not beat champion {test.champion:.4f} "
                          f"{test.where()}")
@@ -111,7 +119,7 @@ def confirm_on_holdout(evidence: Evidence, beats: str, tolerance: float) -> Prom
         return Promotion(CHALLENGER, f"{beats}, but champion v{evidence.champion_version} has "
                          "no holdout rows it did not train on to confirm it" + BY_HAND)
     allowed = f" (tolerance {tolerance})" if tolerance else ""
-    described = evidence.holdout.describe(evidence.metric) + allowed
+    described = evidence.holdout.describe(evidence.compared_as()) + allowed
     if evidence.holdout.candidate < evidence.holdout.champion - tolerance:
         return Promotion(CHALLENGER, f"{beats}, but is worse {described}" + BY_HAND)
     return Promotion(CHAMPION, f"{beats}, and is not worse {described}")
@@ -126,7 +134,7 @@ def holdout_alone(evidence: Evidence) -> Promotion:
     if holdout is None:
         return Promotion(CHALLENGER, f"{nothing}, and {version} has no holdout rows it did "
                          "not train on: nothing compares them" + BY_HAND)
-    described = holdout.describe(evidence.metric)
+    described = holdout.describe(evidence.compared_as())
     if holdout.candidate <= holdout.champion:
         return Promotion(CHALLENGER, f"{nothing}; the holdout alone decides, and it does not "
                          f"score better {described}" + BY_HAND)
@@ -155,7 +163,7 @@ def mismatch_with(candidate: Candidate, champion: ModelBundle) -> str | None:
 
 
 def champion_holdout(champion: ModelBundle, candidate: Candidate,
-                     metric: str) -> HoldoutScores | None:
+                     metric: ComparedMetric) -> HoldoutScores | None:
     """Both models on the champion's logged test split, minus the candidate's own rows."""
     with tempfile.TemporaryDirectory() as folder:
         holdout = registry.download_holdout(champion.run_id, Path(folder))
@@ -165,7 +173,8 @@ def champion_holdout(champion: ModelBundle, candidate: Candidate,
     return score_on_holdout(holdout, candidate.trained.bundle, champion, seen, metric)
 
 
-def champion_test_split(champion: ModelBundle, candidate: Candidate, metric: str) -> SplitScores:
+def champion_test_split(champion: ModelBundle, candidate: Candidate,
+                        metric: ComparedMetric) -> SplitScores:
     """Both models on the candidate's test split, minus the rows the champion learnt from."""
     with tempfile.TemporaryDirectory() as folder:
         trained_rows = registry.download_trained_rows(champion.run_id, Path(folder))
@@ -173,8 +182,10 @@ def champion_test_split(champion: ModelBundle, candidate: Candidate, metric: str
                             champion, metric)
 
 
-def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evidence:
-    """The candidate's score, and the champion's where the two can be compared."""
+def gather_evidence(candidate: Candidate, model_name: str, metric: str,
+                    min_class_rows: int = 1) -> Evidence:
+    """The candidate's score, and the champion's where the two can be compared (classes with
+    fewer than `min_class_rows` rows among the rows compared do not count: `ComparedMetric`)."""
     score = candidate.evaluation.metrics()[metric]
     champion = registry.load_bundle(model_name)
     if champion is None:
@@ -182,15 +193,18 @@ def gather_evidence(candidate: Candidate, model_name: str, metric: str) -> Evide
     mismatch = mismatch_with(candidate, champion)
     if mismatch is not None:
         return Evidence(metric, score, champion.version, mismatch=mismatch)
-    test = champion_test_split(champion, candidate, metric)
+    compared = ComparedMetric(metric, min_class_rows)
+    test = champion_test_split(champion, candidate, compared)
     needed = test.rows == 0 or test.candidate > test.champion
-    holdout = champion_holdout(champion, candidate, metric) if needed else None
-    return Evidence(metric, score, champion.version, test, holdout=holdout)
+    holdout = champion_holdout(champion, candidate, compared) if needed else None
+    return Evidence(metric, score, champion.version, test, holdout=holdout,
+                    compared=str(compared))
 
 
 def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promotion:
     """The verdict on a candidate."""
-    evidence = gather_evidence(candidate, config.model_name, config.promotion_metric)
+    evidence = gather_evidence(candidate, config.model_name, config.promotion_metric,
+                               config.min_class_rows)
     return decide_promotion(evidence, config.quality_floor, config.holdout_tolerance)
 
 
