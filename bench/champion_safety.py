@@ -29,7 +29,7 @@ from nids.config import TrainingConfig, load_training_config  # noqa: E402
 from nids.data.generate import generate_dataset  # noqa: E402
 from nids.paths import PROJECT_ROOT  # noqa: E402
 from nids.tracking import registry  # noqa: E402
-from nids.training.holdout import score_on_holdout  # noqa: E402
+from nids.training.holdout import ComparedMetric, score_on_holdout  # noqa: E402
 
 SAMPLE = PROJECT_ROOT.parent / "shared" / "cicids2017" / "cicids2017_sample.csv"
 MODEL = "champion-safety"
@@ -91,7 +91,8 @@ def main() -> None:
     if champion is not None and challenger is not None:
         holdout = registry.download_holdout(champion.run_id, folder / "holdout")
         # the challenger learnt none of the real rows: nothing to leave out
-        scores = score_on_holdout(holdout, challenger, champion, [holdout.iloc[:0]], "macro_f1")
+        scores = score_on_holdout(holdout, challenger, champion, [holdout.iloc[:0]],
+                                  ComparedMetric("macro_f1"))
         print(f"challenger v{challenger.version} {scores.describe('macro_f1')} "
               "(challenger vs champion)")
     shutil.rmtree(folder, ignore_errors=True)
