@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def dvc_file_of(folder: Path) -> Path:
-    """`dvc add data/corpus` writes data/corpus.dvc next to the folder."""
+    """`dvc add data/corpus` writes data/corpus.dvc next to the folder (data/raw.dvc too)."""
     return folder.with_name(f"{folder.name}.dvc")
 
 

@@ -26,6 +26,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from nids.data.corpus_versioning import dvc_file_of
 from nids.data.ingest import find_input_files
 from nids.paths import PROJECT_ROOT
 from nids.tracking.registry import REFERENCE_ARTIFACT, tracking_uri
@@ -89,11 +90,6 @@ def git_state(folder: Path) -> GitState:
     changed = _git(folder, "status", "--porcelain", "--untracked-files=no", "--", ".",
                    ":(exclude)*.dvc")
     return GitState(commit, bool(changed))
-
-
-def dvc_file_of(raw_dir: Path) -> Path:
-    """`dvc add data/raw` writes data/raw.dvc next to the folder."""
-    return raw_dir.with_name(f"{raw_dir.name}.dvc")
 
 
 def tracked_md5(raw_dir: Path,

@@ -68,10 +68,14 @@ def learnt_rows(splits: dict[str, pd.DataFrame]) -> np.ndarray:
     return np.concatenate([row_hashes(splits[name]) for name in ("train", "validation")])
 
 
+def rows_not_in(frame: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
+    """The rows of `frame` whose `row_hashes` are not among `known`."""
+    return frame[~np.isin(row_hashes(frame), known)].reset_index(drop=True)
+
+
 def unseen_rows(holdout: pd.DataFrame, seen: list[pd.DataFrame]) -> pd.DataFrame:
     """The rows of `holdout` that are in none of the `seen` frames."""
-    known = np.concatenate([row_hashes(frame) for frame in seen])
-    return holdout[~np.isin(row_hashes(holdout), known)].reset_index(drop=True)
+    return rows_not_in(holdout, np.concatenate([row_hashes(frame) for frame in seen]))
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,7 @@ def score_test_split(test: pd.DataFrame, trained_rows: np.ndarray | None,
                      metric: ComparedMetric) -> SplitScores:
     """Both models' `metric` on the test rows whose hashes are not in `trained_rows` (all of
     them when it is None)."""
-    unseen = test if trained_rows is None else (
-        test[~np.isin(row_hashes(test), trained_rows)].reset_index(drop=True))
+    unseen = test if trained_rows is None else rows_not_in(test, trained_rows)
     left_out = None if trained_rows is None else len(test) - len(unseen)
     if unseen.empty:
         return SplitScores(champion.version, 0, left_out, None, None)
