@@ -4,6 +4,7 @@ flow configurations."""
 from __future__ import annotations
 
 import os
+import shutil
 
 # As in the Makefile and `make serve`: the project's loggers reach the Prefect run logs. Set
 # before Prefect is imported, which configures its logging once, at import.
@@ -34,6 +35,7 @@ from nids.config import (
     load_monitoring_config,
     load_training_config,
 )
+from nids.data.generate import generate_dataset
 from nids.tracking import registry
 
 
@@ -91,9 +93,22 @@ def _small_monitoring_config(folder: Path, training: TrainingConfig,
 
 
 @pytest.fixture(scope="session")
-def small_training_config() -> Callable[..., TrainingConfig]:
-    """Builds a training config for end-to-end runs: `(folder, model_name, **model)`."""
-    return _small_training_config
+def small_training_config(tmp_path_factory: pytest.TempPathFactory
+                          ) -> Callable[..., TrainingConfig]:
+    """Builds a training config for end-to-end runs: `(folder, model_name, **model)`. The
+    generated rows, the same for every such config, are generated once per session (that takes
+    seconds) and copied into folder/generated, where the generator reuses them as its own."""
+    cache = tmp_path_factory.mktemp("generated-rows")
+
+    def build(folder: Path, model_name: str, **model) -> TrainingConfig:
+        config = _small_training_config(folder, model_name, **model)
+        data = config.data
+        generate_dataset(cache, data.generated_rows, data.seed, data.generated_days)
+        if not Path(data.generated_dir).exists():
+            shutil.copytree(cache, data.generated_dir)
+        return config
+
+    return build
 
 
 @pytest.fixture(scope="session")

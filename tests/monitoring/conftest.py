@@ -1,5 +1,6 @@
 """Fixtures of the monitoring tests: a real webhook receiver on loopback, a workspace with a
-champion trained by the real training flow, a small real champion with traffic for it, one
+champion trained by the real training flow (once per session, copied for each module), a
+small real champion with traffic for it, one
 with its health models (calibrator, novelty models, thresholds), and a
 monitoring configuration whose reports and Evidently workspace live in a temporary folder."""
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import mlflow.tracking._model_registry.utils as registry_uri_state
+import mlflow.tracking._tracking_service.utils as tracking_uri_state
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,6 +34,7 @@ from nids.training.reference import reference_sample
 from nids.training.train import train_on_splits
 from tests.support.builders import class_flows as flows
 from tests.support.builders import ml_csv
+from tests.support.stores import copy_store
 
 MODEL = "e2e-monitoring"
 
@@ -87,22 +91,77 @@ def model_versions() -> Callable[[], list[str]]:
                           for v in MlflowClient().search_model_versions(f"name='{MODEL}'"))
 
 
+class ChampionTemplate:
+    """A champion (model 'e2e-monitoring' in the folder's own MLflow store) trained by the real
+    training flow on Monday-Wednesday. Trained once, on first use, under the Prefect server of
+    the module that uses it first; every module gets a copy of its own, since tests retrain
+    and move aliases."""
+
+    def __init__(self, folder: Path, build_config: Callable[..., TrainingConfig]) -> None:
+        self.folder, self.build_config = folder, build_config
+        self.trained = False
+
+    def _train(self) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{self.folder / 'mlflow.db'}")
+            first = self.build_config(self.folder, MODEL)
+            first.data.days = list(scenario.REFERENCE_DAYS)
+            training_flow(config=first, reason="first model")
+        self.trained = True
+
+    def copy_to(self, folder: Path, patch: pytest.MonkeyPatch) -> TrainingConfig:
+        """Copy the champion into `folder` and point MLflow at the copy's store (through
+        `patch`); the training config writing under `folder`."""
+        if not self.trained:
+            self._train()
+        copy_store(self.folder, folder)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        patch.setattr(tracking_uri_state, "_tracking_uri", None)
+        patch.setattr(registry_uri_state, "_registry_uri", None)
+        return self.build_config(folder, MODEL)
+
+
+@pytest.fixture(scope="session")
+def champion_template(small_training_config, tmp_path_factory: pytest.TempPathFactory
+                      ) -> ChampionTemplate:
+    """The Monday-Wednesday champion, trained once (see ChampionTemplate)."""
+    return ChampionTemplate(tmp_path_factory.mktemp("champion-template"), small_training_config)
+
+
+@pytest.fixture(scope="session")
+def traffic_batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three batches of new traffic (3,000 rows each), by name: 01-reference-days,
+    02-thursday, 03-friday. Made once; tests read them or copy them, never change them."""
+    folder = tmp_path_factory.mktemp("traffic")
+    traffic = generate_dataset(folder / "generated", 20_000, seed=99)
+    frame = load_inputs(traffic, folder / "interim", verify=False).frame
+    return {p.stem: p for p in scenario.write_batches(frame, folder / "batches", 3_000, seed=5)}
+
+
 @pytest.fixture(scope="module")
-def workspace(prefect_api, small_training_config, tmp_path_factory: pytest.TempPathFactory):
-    """A champion (model 'e2e-monitoring' in the folder's own MLflow store) trained on
-    Monday-Wednesday, and three batches of new traffic: 01-reference-days, 02-thursday,
-    03-friday (3,000 rows each). Yields (folder, training config, batches by name)."""
+def workspace(prefect_api, champion_template, traffic_batches,
+              tmp_path_factory: pytest.TempPathFactory):
+    """A folder of the module's with a copy of the champion template (model 'e2e-monitoring'
+    in the folder's own MLflow store, trained on Monday-Wednesday), and the traffic batches.
+    Yields (folder, training config, batches by name)."""
+    folder = tmp_path_factory.mktemp("monitoring")
+    with pytest.MonkeyPatch.context() as patch:
+        yield folder, champion_template.copy_to(folder, patch), traffic_batches
+
+
+@pytest.fixture(scope="module")
+def trained_workspace(prefect_api, small_training_config, traffic_batches,
+                      tmp_path_factory: pytest.TempPathFactory):
+    """As `workspace`, but the champion is trained in the module, so the module's Prefect
+    server knows its training run (the retrain cooldown counts from it)."""
     folder = tmp_path_factory.mktemp("monitoring")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
         training = small_training_config(folder, MODEL)
         first = training.model_copy(deep=True)
-        first.data.days = ["Monday", "Tuesday", "Wednesday"]
+        first.data.days = list(scenario.REFERENCE_DAYS)
         training_flow(config=first, reason="first model")
-        traffic = generate_dataset(folder / "traffic", 20_000, seed=99)
-        frame = load_inputs(traffic, folder / "interim", verify=False).frame
-        batches = scenario.write_batches(frame, folder / "batches", 3_000, seed=5)
-        yield folder, training, {p.stem: p for p in batches}
+        yield folder, training, traffic_batches
 
 
 TINY_FEATURES = ["destination_port", "flow_duration", "total_fwd_packets", "flow_bytes_s",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -15,17 +16,14 @@ from pathlib import Path
 import pytest
 
 from flows.monitoring import monitoring_flow
-from flows.training import training_flow
-from nids.data.generate import generate_dataset
-from nids.data.ingest import load_inputs
-from nids.monitoring import scenario, workspace
+from nids.monitoring import workspace
 from nids.services import free_ports, isolated_layout
 from nids.services.commands import EVIDENTLY_UI, server_specs
 from nids.services.probes import http_status, wait_until
 from nids.services.processes import is_alive, start_process, stop_groups
 from tests.support import chromium
 
-MODEL = "e2e-dashboard"
+MODEL = "e2e-monitoring"  # the champion template's model (tests/monitoring/conftest.py)
 ARRIVAL = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # the first batch; the others hourly
 PANELS = ["Batches by verdict", "Drifted-column share", "Prediction drift",
           "Macro-F1 (batches with labels)", "Verdict per batch", "Judgments",
@@ -34,20 +32,17 @@ PANELS = ["Batches by verdict", "Drifted-column share", "Prediction drift",
 
 
 @pytest.fixture(scope="module")
-def monitored(prefect_api, small_training_config, small_monitoring_config,
+def monitored(prefect_api, champion_template, traffic_batches, small_monitoring_config,
               tmp_path_factory: pytest.TempPathFactory):
-    """A champion trained on Monday-Wednesday, then the monitoring flow on the tour's three
-    batches, which arrived an hour apart yesterday (retraining off)."""
+    """A champion trained on Monday-Wednesday (a copy of the champion template), then the
+    monitoring flow on the tour's three batches, which arrived an hour apart yesterday
+    (retraining off)."""
     folder = tmp_path_factory.mktemp("dashboard")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        training = small_training_config(folder, MODEL)
-        first = training.model_copy(deep=True)
-        first.data.days = list(scenario.REFERENCE_DAYS)
-        training_flow(config=first, reason="first model")
-        traffic = generate_dataset(folder / "traffic", 20_000, seed=99)
-        frame = load_inputs(traffic, folder / "interim", verify=False).frame
-        paths = scenario.write_batches(frame, folder / "incoming", 3_000, seed=5)
+        training = champion_template.copy_to(folder, patch)
+        (folder / "incoming").mkdir()
+        paths = [Path(shutil.copy(batch, folder / "incoming"))
+                 for batch in traffic_batches.values()]
         arrivals = {path.name: ARRIVAL + timedelta(hours=hour) for hour, path in enumerate(paths)}
         for path in paths:
             os.utime(path, (arrivals[path.name].timestamp(),) * 2)

@@ -98,12 +98,14 @@ def test_a_rerun_after_a_failed_hand_over_reports_the_batch_once(
 
 
 RUN_MONITORING = textwrap.dedent("""
-    import json, sys, time
+    import json, sys
+    from pathlib import Path
     from flows.monitoring import monitoring_flow
     from nids.config import MonitoringConfig
+    from tests.support.barrier import wait_for_each_other
 
     config = MonitoringConfig.model_validate_json(open(sys.argv[1]).read())
-    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+    wait_for_each_other(Path(sys.argv[2]), parties=2)  # both imported: their claims race
     outcomes = monitoring_flow(config=config)
     print("OUTCOMES", json.dumps([outcome.batch for outcome in outcomes]))
 """)
@@ -131,9 +133,9 @@ def test_two_runs_started_together_process_each_batch_once(
     (folder / "run.py").write_text(RUN_MONITORING)
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "PYTHONPATH": str(PROJECT_ROOT),
            "PREFECT_HOME": str(folder / "prefect-home")}
-    start_at = str(time.time() + 30)
+    start_line = str(folder / "ready")
     processes = [subprocess.Popen([sys.executable, str(folder / "run.py"),
-                                   str(folder / "config.json"), start_at], env=env, cwd=folder,
+                                   str(folder / "config.json"), start_line], env=env, cwd=folder,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(2)]
     outputs = [process.communicate(timeout=600) for process in processes]

@@ -23,14 +23,14 @@ from nids.tracking import lineage
 from tests.support.incoming import arrive
 
 pytestmark = pytest.mark.slow
-MODEL = "e2e-monitoring"  # the workspace's model (tests/monitoring/conftest.py)
+MODEL = "e2e-monitoring"  # the trained_workspace's model (tests/monitoring/conftest.py)
 
 
 def test_cooldown_stops_a_retrain_soon_after_the_last_training(
-    model_versions, workspace, small_monitoring_config
+    model_versions, trained_workspace, small_monitoring_config
 ) -> None:
     """Runs first: the champion has just been trained, on Monday-Wednesday only."""
-    folder, training, batches = workspace
+    folder, training, batches = trained_workspace
     config = small_monitoring_config(folder, training, cooldown_hours=24)
     before = model_versions()
     shifted = arrive(batches["03-friday"], folder, "00-friday-in-cooldown.csv")
@@ -42,11 +42,11 @@ def test_cooldown_stops_a_retrain_soon_after_the_last_training(
 
 
 def test_unseen_attacks_without_labels_get_a_label_request_whose_answer_joins_the_corpus(
-    workspace, small_monitoring_config
+    trained_workspace, small_monitoring_config
 ) -> None:
     """Issue 12, as the tour shows it: Friday arrives unlabelled while the champion knows only
     Monday-Wednesday; the analyst's answer goes through the real labels flow."""
-    folder, training, batches = workspace
+    folder, training, batches = trained_workspace
     config = small_monitoring_config(folder / "unlabelled", training)
     config.retrain.enabled = False   # the request is the point here; the tour retrains
     # On 3,000 rows the small champion's calibrated ranges are wide (the tour's 20,000-row
@@ -79,9 +79,9 @@ def test_unseen_attacks_without_labels_get_a_label_request_whose_answer_joins_th
 
 
 def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
-    model_versions, workspace, small_monitoring_config
+    model_versions, trained_workspace, small_monitoring_config
 ) -> None:
-    folder, training, batches = workspace
+    folder, training, batches = trained_workspace
     config = small_monitoring_config(folder, training)
     clean = arrive(batches["01-reference-days"], folder)
 
@@ -117,9 +117,9 @@ def test_clean_batch_starts_nothing_and_shifted_batch_retrains(
     assert "01-reference-days.csv" in index and "03-friday.csv" in index
 
 
-def bad_csv(workspace, path: Path) -> Path:
+def bad_csv(trained_workspace, path: Path) -> Path:
     """A copy of the first row of a good batch with 'lots' in flow_duration."""
-    lines = workspace[2]["01-reference-days"].read_text(encoding="utf-8").splitlines()
+    lines = trained_workspace[2]["01-reference-days"].read_text(encoding="utf-8").splitlines()
     cells = lines[1].split(",")
     cells[1] = "lots"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,15 +129,15 @@ def bad_csv(workspace, path: Path) -> Path:
 
 
 def test_a_bad_batch_is_rejected_and_the_next_one_is_still_scored(
-    workspace, small_monitoring_config
+    trained_workspace, small_monitoring_config
 ) -> None:
     """Issue 10: the flow stopped at the first bad file for good; the batch after it was never
     scored."""
-    folder, training, batches = workspace
+    folder, training, batches = trained_workspace
     folder = folder / "bad-batch"
     config = small_monitoring_config(folder, training)
     config.retrain.enabled = False  # the champion has moved: this is not about retraining
-    bad = bad_csv(workspace, folder / "incoming" / "05-bad.csv")
+    bad = bad_csv(trained_workspace, folder / "incoming" / "05-bad.csv")
     good = arrive(batches["01-reference-days"], folder, "06-good.csv")
 
     rejected, checked = monitoring_flow(config=config)

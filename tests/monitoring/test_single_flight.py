@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,22 @@ from nids.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.services
 
-# A monitoring process: waits for the agreed moment, then asks for a retrain; the training
-# flow stands in for the real one (same flow name, two seconds of work).
+# A monitoring process: waits for the other one (then for its delay), then asks for a retrain;
+# the training flow stands in for the real one (same flow name, two seconds of work).
 MONITOR = textwrap.dedent("""
     import sys, time
+    from pathlib import Path
     from prefect import flow
     from nids.config import RetrainConfig
     from nids.monitoring import retrain
+    from tests.support.barrier import wait_for_each_other
 
     @flow(name=retrain.TRAINING_FLOW_NAME)
     def training(reason: str) -> None:
         time.sleep(2)
 
-    time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+    wait_for_each_other(Path(sys.argv[1]), parties=2)
+    time.sleep(float(sys.argv[2]))
     outcome = retrain.retrain_single_flight("drift in x.csv", RetrainConfig(cooldown_hours=1),
                                             run_locally=training)
     print("OUTCOME", outcome.model_dump_json())
@@ -54,8 +56,8 @@ def test_two_processes_at_once_start_one_training(prefect_api, tmp_path: Path):
     env = {**os.environ, "PREFECT_API_URL": prefect_api,
            "PREFECT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(PROJECT_ROOT),
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    start_at = time.time() + 25  # both have imported Prefect by then, on a busy machine too
-    processes = [subprocess.Popen([sys.executable, str(script), str(start_at + delay)],
+    processes = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "ready"),
+                                   str(delay)],
                                   env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
                  for delay in (0.0, 0.2)]  # 0.2 s apart, as in the issue
