@@ -11,7 +11,12 @@ its labels and once with them removed. Cases:
 2. leave one attack class out of training (DoS Hulk, PortScan, DDoS of the sample; the
    classes of `../shared/cicids2017-improved/`), then a batch of that class mixed with as many
    real benign rows: target retrain on every one;
-3. a batch of a class the champion knows (only DDoS rows): target incident, no retrain.
+3. a batch of a class the champion knows (only DDoS rows): target incident, no retrain;
+4. with --improved, controls: the corrected release's BENIGN rows (another extractor,
+   CICFlowMeter-V4) mixed with as many real benign rows, and alone (as many rows as a mix):
+   target no retrain with labels; without labels, the novel and unsure shares beside their
+   limits show how far the other extraction alone moves them (the level an unseen class of
+   that release must clear to be found by its own signal).
 
     PYTHONPATH=src:. .venv/bin/python -m bench.monitoring_decisions [--improved]
 """
@@ -72,10 +77,18 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
                      "drift": j.drift, "retrain": checked.retrain,
                      "est_acc": round(s.estimated_accuracy, 3),
                      "unsure": round(s.uncertain_share, 3), "novel": round(s.novel_share, 3),
+                     **limits(champion, s.rows, config),
                      "attack": round(s.attack_share, 3),
                      "why": "; ".join(j.health.crossed + j.incident.crossed)[:160]})
         print(" | ".join(str(v) for v in rows[-1].values()), flush=True)
     return rows
+
+
+def limits(champion: check.Champion, rows: int, config) -> dict[str, float]:
+    """The unsure and novel shares' upper limits for a batch of `rows` rows."""
+    overrides = config.judgments.overrides
+    return {f"{name}_max": round(champion.thresholds.limit(statistic, rows, overrides), 3)
+            for name, statistic in (("unsure", "uncertain_share"), ("novel", "novel_share"))}
 
 
 def day_slices() -> list[tuple[str, pd.DataFrame]]:
@@ -106,6 +119,27 @@ def improved_cases(sample_labels: set[str]) -> list[tuple[str, str, pd.DataFrame
     return cases
 
 
+def improved_results(sample: pd.DataFrame, benign: pd.DataFrame, champion: check.Champion,
+                     config) -> list[dict]:
+    """Each class of the corrected release, left out of training when the sample has it,
+    1:1 with real benign rows."""
+    results, labels = [], set(sample[LABEL_COLUMN].astype(str))
+    for label, name, attack in improved_cases(labels):
+        left_out = train_champion(sample, label) if label else champion
+        results += [r | {"case": f"unseen {name}"} for r in
+                    verdicts(mixed(attack, benign), f"{name} + benign", left_out, config)]
+    return results
+
+
+def control_results(benign: pd.DataFrame, champion: check.Champion, config) -> list[dict]:
+    """The corrected release's BENIGN rows, 1:1 with real benign rows and alone."""
+    improved = batches.load_batch(IMPROVED / "BENIGN_2500.csv")
+    controls = (("improved BENIGN + benign", mixed(improved, benign)),
+                ("improved BENIGN only", improved.head(2 * MIX_ROWS)))
+    return [r | {"case": "control: other extractor"} for name, frame in controls
+            for r in verdicts(frame, name, champion, config)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--improved", action="store_true", help="also the improved classes")
@@ -130,11 +164,8 @@ def main() -> None:
                     verdicts(mixed(attack, benign), f"sample {label} + benign", left_out,
                              config)]
     if args.improved:
-        labels = set(sample[LABEL_COLUMN].astype(str))
-        for label, name, attack in improved_cases(labels):
-            left_out = train_champion(sample, label) if label else champion
-            results += [r | {"case": f"unseen {name}"} for r in
-                        verdicts(mixed(attack, benign), f"{name} + benign", left_out, config)]
+        results += control_results(benign, champion, config)
+        results += improved_results(sample, benign, champion, config)
     table = pd.DataFrame(results)
     with pd.option_context("display.width", 250, "display.max_columns", 20,
                            "display.max_colwidth", 140, "display.max_rows", 200):
