@@ -187,6 +187,12 @@ class XGBoostConfig(StrictModel):
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     max_bin: int = Field(256, ge=16, le=1024)
     early_stopping_rounds: int = Field(20, ge=1)
+    early_stopping_rows_per_class: int | None = Field(
+        20_000, ge=100,
+        description="Validation rows of a class the early-stopping log-loss is computed on, at "
+        "most (every row of rarer classes; capped classes weighted up to their full share); "
+        "empty: the whole validation split.",
+    )
     class_weight_power: float = Field(
         0.5, ge=0, le=1,
         description="Sample weight = (balanced class weight) ** power; 0 = none, 1 = balanced.",
@@ -245,6 +251,16 @@ class DaySplitConfig(StrictModel):
     test_days: list[str] | None = Field(
         ["Thursday", "Friday"],
         description="Later days that model is scored on, classes absent from training too.",
+    )
+    max_rows_per_class: int | None = Field(
+        30_000, ge=1,
+        description="Training rows of a class that model learns from, at most (empty: "
+        "features.max_rows_per_class).",
+    )
+    test_rows_per_class: int | None = Field(
+        50_000, ge=1,
+        description="Rows of a class of the later days it is scored on, at most (every row of "
+        "rarer classes; the scores weight capped classes up to their full count); empty: all.",
     )
 
 

@@ -4,6 +4,7 @@ import logging
 import zipfile
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from nids.data import ingest, official
@@ -236,6 +237,15 @@ def test_cache_is_reused_without_parsing_again(raw_folder, tmp_path, monkeypatch
     assert second.fingerprint == first.fingerprint
     assert second.frame.equals(first.frame)
     assert second.files == first.files
+
+
+def test_the_cache_dictionary_encodes_only_the_text_columns(raw_folder, tmp_path):
+    ingest.load_inputs(ingest.find_input_files(raw_folder), tmp_path / "cache")
+    metadata = pq.ParquetFile(next((tmp_path / "cache").glob("*.parquet"))).metadata
+    columns = [metadata.row_group(0).column(i) for i in range(metadata.num_columns)]
+    encoded = {column.path_in_schema for column in columns
+               if any("DICTIONARY" in encoding for encoding in column.encodings)}
+    assert encoded == {"label", "source_file", "day"}
 
 
 def test_cache_misses_when_a_file_changes(raw_folder, tmp_path):

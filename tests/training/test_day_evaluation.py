@@ -31,6 +31,21 @@ def test_classes_absent_from_the_training_days_are_scored_and_marked(learnable_d
     assert metrics["day_macro_f1"] == pytest.approx(result.macro_f1)
 
 
+def test_caps_train_on_fewer_rows_and_score_a_weighted_sample(learnable_days_frame):
+    frame = learnable_days_frame(WEEK)
+    split = DaySplitConfig(train_days=["Monday", "Tuesday"], test_days=["Friday"],
+                           max_rows_per_class=30, test_rows_per_class=25)
+    result = evaluate_by_day(frame, split, FEATURES, SMALL_MODEL)
+    assert result.train_rows == 60                       # 30 BENIGN, 30 FTP-Patator
+    assert (result.test_rows, result.scored_rows) == (100, 25 + 20 + 25)
+    # Weighted by the rows each stands for, the counts are those of every Friday row.
+    assert result.per_class["support"].to_dict() == {"BENIGN": 50, "FTP-Patator": 20,
+                                                     "PortScan": 30}
+    assert result.per_class.loc["PortScan", "recall"] == 0
+    assert result.per_class.loc["FTP-Patator", "recall"] >= 0.9
+    assert result.metrics()["day_scored_rows"] == 70
+
+
 @pytest.mark.parametrize(("split", "why"), [
     (DaySplitConfig(train_days=None, test_days=["Friday"]), None),
     (DaySplitConfig(train_days=["Monday"], test_days=[]), None),

@@ -4,6 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics
 
 from nids.training.evaluate import evaluate, plot_confusion
 
@@ -59,3 +60,32 @@ def test_plot_confusion_returns_a_labelled_figure():
         assert sorted(t.get_text() for t in axes.texts) == ["1", "1", "2", "2"]
     finally:
         plt.close(figure)
+
+
+def test_scores_agree_with_scikit_learn_on_the_names():
+    rng = np.random.default_rng(0)
+    names = np.array(["BENIGN", "DDoS", "PortScan", "Bot", "Heartbleed"], dtype=object)
+    true = names[rng.choice(4, 2000, p=[0.7, 0.15, 0.1, 0.05])]     # Heartbleed: predicted only
+    predicted = np.where(rng.random(2000) < 0.8, true, names[rng.integers(0, 5, 2000)])
+    result = evaluate(true, predicted)
+    labels = sorted(set(true) | set(predicted))
+    report = metrics.precision_recall_fscore_support(true, predicted, labels=labels,
+                                                     zero_division=0)
+    np.testing.assert_allclose(result.per_class[["precision", "recall", "f1", "support"]]
+                               .to_numpy().T, np.array(report))
+    assert result.macro_f1 == pytest.approx(metrics.f1_score(
+        true, predicted, labels=sorted(set(true)), average="macro", zero_division=0))
+    assert result.weighted_f1 == pytest.approx(metrics.f1_score(
+        true, predicted, average="weighted", zero_division=0))
+    assert result.accuracy == pytest.approx(metrics.accuracy_score(true, predicted))
+    np.testing.assert_array_equal(result.confusion.to_numpy(),
+                                  metrics.confusion_matrix(true, predicted, labels=labels))
+
+
+def test_weights_count_each_row_as_the_rows_it_stands_for():
+    # The first row stands for the two "a" rows called "a": as the six rows of TRUE.
+    true, predicted = ["a", "a", "b", "b", "c"], np.array(["a", "b", "b", "b", "a"], dtype=object)
+    weighted = evaluate(true, predicted, np.array([2.0, 1, 1, 1, 1]))
+    full = evaluate(TRUE, PREDICTED)
+    assert weighted.metrics() == pytest.approx(full.metrics())
+    np.testing.assert_allclose(weighted.confusion.to_numpy(), full.confusion.to_numpy())

@@ -20,7 +20,7 @@ PREDICTED = np.array(["BENIGN"] * 90 + ["DDoS"] * 8 + ["BENIGN"] * 2, dtype=obje
 def facts() -> CardFacts:
     lineage = ModelLineage("nids-model", "3", "run123",
                            DataVersion("abc", FINGERPRINT, None, GitState("deadbeef", True)))
-    day = DayEvaluation(["Monday"], ["Friday"], 500, 100, 0.4, pd.DataFrame(
+    day = DayEvaluation(["Monday"], ["Friday"], 500, 100, 0.4, 100, None, pd.DataFrame(
         {"recall": [0.99, 0.0], "precision": [0.9, 0.0], "f1": [0.94, 0.0],
          "support": [90, 10], "detected": [0.01, 0.3], "in_training": [True, False]},
         index=pd.Index(["BENIGN", "PortScan"], name="class")))
@@ -50,6 +50,13 @@ def test_the_card_shows_lineage_intervals_and_every_section(facts) -> None:
     assert "| destination_port | 120.5 |" in card
     assert "As configured (no search)." in card and "| max_depth | 8 |" in card
     assert "None calibrated for this version yet." in card
+
+
+def test_the_card_says_how_many_later_rows_a_cap_scored(facts) -> None:
+    assert "(100 rows): macro-F1 0.4000" in render_card(facts)
+    capped = replace(facts, day=replace(facts.day, scored_rows=60, test_rows_per_class=50))
+    assert ("(100 rows; 60 of them scored, at most 50 of a class, weighted up to the rows of "
+            "their class): macro-F1 0.4000") in render_card(capped)
 
 
 def test_without_a_day_split_the_card_says_why(facts) -> None:

@@ -10,7 +10,14 @@ from nids.data.schema import LABEL_COLUMN
 from nids.tracking.registry import predict_classes
 from nids.training.evaluate import evaluate
 from nids.training.splits import build_splits
-from nids.training.train import TrainedModel, class_weights, encode, train_model, train_on_splits
+from nids.training.train import (
+    TrainedModel,
+    class_weights,
+    encode,
+    stopping_set,
+    train_model,
+    train_on_splits,
+)
 from tests.support.builders import flow_frame
 
 SMALL_MODEL = XGBoostConfig(n_estimators=30, max_depth=3, learning_rate=0.3, n_jobs=1,
@@ -53,6 +60,21 @@ def test_class_weights(power, expected):
 def test_class_weights_with_a_class_without_rows():
     weights = class_weights(np.array([0, 2, 2, 2]), 3, 1.0)
     np.testing.assert_allclose(weights, [4 / 3, 4 / 9, 4 / 9, 4 / 9])
+
+
+def test_the_stopping_set_keeps_every_rare_row_and_weights_capped_classes_up():
+    codes = np.repeat([0, 1, 2], [1000, 150, 3]).astype(np.int32)
+    params = XGBoostConfig(early_stopping_rows_per_class=100, class_weight_power=0.5)
+    positions, weights = stopping_set(codes, 3, params)
+    kept = np.bincount(codes[positions], minlength=3)
+    assert kept.tolist() == [100, 100, 3] and len(set(positions)) == len(positions)
+    # Weighted, each class carries what all its rows carry with the class weights.
+    full = np.bincount(codes, weights=class_weights(codes, 3, 0.5), minlength=3)
+    np.testing.assert_allclose(np.bincount(codes[positions], weights=weights, minlength=3), full)
+    every, same = stopping_set(codes, 3, params.model_copy(
+        update={"early_stopping_rows_per_class": None}))
+    assert len(every) == len(codes)
+    np.testing.assert_allclose(same, class_weights(codes, 3, 0.5))
 
 
 def test_encode_follows_the_given_order():

@@ -6,6 +6,11 @@ the per-class recall shows what a later day's traffic meets, including attack cl
 from the training days (their recall is 0 by construction: the model cannot name them; the
 table says which classes those are). The registered model is not this one; promotion keeps
 using the random test split.
+
+It is an estimate, so it is capped to stay a small part of a run: the model learns at most
+`by_day.max_rows_per_class` rows of a class, and is scored on at most `test_rows_per_class`
+rows of a class of the later days, each weighted by the rows it stands for (recall of a class
+is then an unbiased estimate, and precision too, the other classes' rows weighted alike).
 """
 
 from __future__ import annotations
@@ -18,9 +23,8 @@ import pandas as pd
 
 from nids.config import DaySplitConfig, FeatureConfig, XGBoostConfig
 from nids.data.official import day_names
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.schema import LABEL_COLUMN
 from nids.training.evaluate import evaluate_model
-from nids.training.features import clean_features
 from nids.training.splits import class_labels, split_frames, stratified_split, undersample
 from nids.training.train import train_on_splits
 
@@ -38,21 +42,19 @@ class DayEvaluation:
     train_rows: int
     test_rows: int
     macro_f1: float
+    scored_rows: int          # test rows scored: at most `test_rows_per_class` of a class
+    test_rows_per_class: int | None
     per_class: pd.DataFrame   # recall, precision, f1, support, in_training per test class
 
     def metrics(self) -> dict[str, float]:
-        """MLflow metrics: `day_macro_f1`, `day_unseen_classes`, `day_recall_<class>`,
-        `day_detected_<class>`."""
+        """MLflow metrics: `day_macro_f1`, `day_unseen_classes`, `day_scored_rows`,
+        `day_recall_<class>`, `day_detected_<class>`."""
         unseen = int((~self.per_class["in_training"]).sum())
         return {"day_macro_f1": self.macro_f1, "day_unseen_classes": unseen,
+                "day_scored_rows": self.scored_rows,
                 **{f"day_{column}_{name}": float(value)
                    for column in ("recall", "detected")
                    for name, value in self.per_class[column].items()}}
-
-
-def rows_of_days(frame: pd.DataFrame, days: list[str]) -> pd.DataFrame:
-    """The rows of `days` (the `day` column the loader adds from the file names)."""
-    return frame[frame["day"].isin(day_names(days))].reset_index(drop=True)
 
 
 def missing_days(frame: pd.DataFrame, split: DaySplitConfig) -> list[str]:
@@ -62,8 +64,8 @@ def missing_days(frame: pd.DataFrame, split: DaySplitConfig) -> list[str]:
     return sorted(day_names(wanted) - present)
 
 
-def day_splits(frame: pd.DataFrame, days: list[str],
-               features: FeatureConfig) -> dict[str, pd.DataFrame]:
+def day_splits(frame: pd.DataFrame, days: list[str], features: FeatureConfig,
+               max_rows_per_class: int | None) -> dict[str, pd.DataFrame]:
     """Training and validation splits of the rows of `days`, as the main model's: stratified,
     the training rows undersampled to `max_rows_per_class`. No test split: the later days
     test, so the random test share of these days trains too (within the same cap)."""
@@ -72,17 +74,26 @@ def day_splits(frame: pd.DataFrame, days: list[str],
     parts = stratified_split(classes.iloc[rows], features.validation_share,
                              features.test_share, features.seed)
     train = rows[np.sort(np.concatenate([parts["train"], parts["test"]]))]
-    if features.max_rows_per_class is not None:
-        train = undersample(train, classes, features.max_rows_per_class, features.seed)
+    if max_rows_per_class is not None:
+        train = undersample(train, classes, max_rows_per_class, features.seed)
     return split_frames(frame, classes, {"train": train,
                                          "validation": rows[parts["validation"]]})
 
 
-def scored_frame(rows: pd.DataFrame, features: FeatureConfig) -> pd.DataFrame:
-    """Cleaned features plus the class of each row, as the test split has them."""
-    test = clean_features(rows, FEATURE_COLUMNS)
-    test[LABEL_COLUMN] = class_labels(rows[LABEL_COLUMN], features.label_grouping).to_numpy()
-    return test
+def scored_frame(frame: pd.DataFrame, days: list[str], features: FeatureConfig,
+                 rows_per_class: int | None) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """The rows of `days` as the test split has them (cleaned features plus the class), at
+    most `rows_per_class` of a class (every row of rarer classes); the rows each stands for
+    (a capped class's rows / rows kept), so that weighted counts are those of every row and
+    recall, precision and F1 estimate the scores on all of them; and how many rows there are."""
+    classes = class_labels(frame[LABEL_COLUMN], features.label_grouping)
+    rows = np.flatnonzero(frame["day"].isin(day_names(days)).to_numpy())
+    kept = rows if rows_per_class is None else undersample(rows, classes, rows_per_class,
+                                                           features.seed)
+    test = split_frames(frame, classes, {"test": kept})["test"]
+    counts = classes.iloc[rows].value_counts()
+    weights = (counts / test[LABEL_COLUMN].value_counts()).loc[test[LABEL_COLUMN]].to_numpy()
+    return test, weights, len(rows)
 
 
 def detected_share(confusion: pd.DataFrame) -> pd.Series:
@@ -96,7 +107,8 @@ def detected_share(confusion: pd.DataFrame) -> pd.Series:
 def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: FeatureConfig,
                     params: XGBoostConfig) -> DayEvaluation | None:
     """Train on the rows of the train days (their own validation split stops it early) and
-    score on every row of the test days. None, with the reason logged, when the split is
+    score on the rows of the test days (at most `test_rows_per_class` of a class, weighted up
+    to their class's rows). None, with the reason logged, when the split is
     not configured or a configured day has no rows."""
     if not split.train_days or not split.test_days:
         return None
@@ -105,12 +117,16 @@ def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: Featur
         logger.warning("No day-based evaluation: no rows of %s in the training data (days "
                        "are read from the file names)", ", ".join(missing))
         return None
-    splits = day_splits(frame, split.train_days, features)
+    splits = day_splits(frame, split.train_days, features,
+                        split.max_rows_per_class or features.max_rows_per_class)
     trained = train_on_splits(splits, params)
-    test = scored_frame(rows_of_days(frame, split.test_days), features)
-    evaluation = evaluate_model(trained.bundle, test)
+    test, weights, test_rows = scored_frame(frame, split.test_days, features,
+                                            split.test_rows_per_class)
+    evaluation = evaluate_model(trained.bundle, test, weights)
     per_class = evaluation.per_class.loc[sorted(set(test[LABEL_COLUMN]))].copy()
     per_class["detected"] = detected_share(evaluation.confusion).loc[per_class.index]
     per_class["in_training"] = per_class.index.isin(trained.classes)
+    per_class["support"] = per_class["support"].round().astype(int)   # weighted: every row
     return DayEvaluation(list(split.train_days), list(split.test_days), len(splits["train"]),
-                         len(test), evaluation.macro_f1, per_class)
+                         test_rows, evaluation.macro_f1, len(test), split.test_rows_per_class,
+                         per_class)

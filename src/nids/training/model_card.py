@@ -106,6 +106,14 @@ def scores_section(facts: CardFacts) -> str:
         f"{evaluation.weighted_f1:.4f}", "", table(per_class)])
 
 
+def scored_note(day: DayEvaluation) -> str:
+    """How many of the later days' rows were scored, when a cap left some out."""
+    if day.scored_rows == day.test_rows:
+        return ""
+    return (f"; {day.scored_rows:,} of them scored, at most {day.test_rows_per_class:,} of a "
+            "class, weighted up to the rows of their class")
+
+
 def day_section(facts: CardFacts) -> str:
     day = facts.day
     if day is None:
@@ -114,9 +122,9 @@ def day_section(facts: CardFacts) -> str:
         "## Day-based evaluation",
         f"A model of the same settings trained on {', '.join(day.train_days)} "
         f"({day.train_rows:,} rows) and scored on {', '.join(day.test_days)} "
-        f"({day.test_rows:,} rows): macro-F1 {day.macro_f1:.4f}. Classes not in training "
-        "cannot be named (recall 0); `detected` is the share of a class's rows called an "
-        "attack of any class (for BENIGN, the false alarms).", "",
+        f"({day.test_rows:,} rows{scored_note(day)}): macro-F1 {day.macro_f1:.4f}. Classes "
+        "not in training cannot be named (recall 0); `detected` is the share of a class's "
+        "rows called an attack of any class (for BENIGN, the false alarms).", "",
         table(day.per_class[["recall", "detected", "precision", "support", "in_training"]])])
 
 
