@@ -15,7 +15,8 @@ Why the defaults (figures from bench/drift_detection.py and its docstring):
   stays below 0.01 on 20,000 rows; 0.1 is the attack share going from 20% to about 33%.
 - sample_rows 20,000: Evidently's report costs about the same per column whatever the batch
   (its histograms and figures), plus time in proportion to the rows; on a 500,000-row batch
-  20,000 rows per side took 30% less time than 50,000 (bench/monitoring.py). The sampling
+  20,000 rows per side took the report from 39 to 28 s on a loaded machine (the whole flow
+  from 31 to 30 s on a quiet one; bench/monitoring.py). The sampling
   noise stays far below the thresholds: a reference against a resample of itself scored at
   most 0.017 on a column (0.013 with 50,000 rows; threshold 0.1) and 0.003 on predictions.
 - min_rows 1,000: Evidently itself switches to distance methods above 1,000 rows; below
