@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sklearn.metrics import precision_recall_fscore_support
 
 from nids.training.calibration import HealthModels
+from nids.training.evaluate import evaluate
 
 BENIGN = "BENIGN"
 HealthVerdict = Literal["healthy", "degraded"]
@@ -85,18 +85,14 @@ class ClassQuality(BaseModel):
 
 def class_quality(labels: pd.Series, predicted: np.ndarray,
                   min_support: int) -> dict[str, ClassQuality]:
-    """Per-class recall and F1 of the classes present in the labels."""
-    true, guessed = labels.astype(str), pd.Series(predicted).astype(str)
-    classes = sorted(true.unique())
-    # As integer codes: scikit-learn sorts and searches string arrays (half a minute on
-    # 500,000 rows), integers in a fraction of a second; the counts are the same.
-    codes = pd.CategoricalDtype(sorted(set(classes) | set(guessed.unique())))
-    _, recall, f1, support = precision_recall_fscore_support(
-        true.astype(codes).cat.codes.to_numpy(), guessed.astype(codes).cat.codes.to_numpy(),
-        labels=codes.categories.get_indexer(classes), zero_division=0)
-    return {name: ClassQuality(recall=float(r), f1=float(f), support=int(s),
-                               decisive=int(s) >= min_support)
-            for name, r, f, s in zip(classes, recall, f1, support, strict=True)}
+    """Per-class recall and F1 of the classes present in the labels (the test split's
+    `evaluate`, on integer codes: seconds less on 500,000 rows than on the names)."""
+    true = labels.astype(str).to_numpy(dtype=object)
+    per_class = evaluate(true, np.asarray(predicted).astype(str)).per_class
+    per_class = per_class.loc[sorted(pd.unique(true))]
+    return {name: ClassQuality(recall=float(row.recall), f1=float(row.f1),
+                               support=int(row.support), decisive=int(row.support) >= min_support)
+            for name, row in per_class.iterrows()}
 
 
 class HealthJudgment(BaseModel):
