@@ -22,7 +22,15 @@ from flows.training import training_flow
 from nids.config import AlertConfig, MonitoringConfig, load_monitoring_config, project_path
 from nids.data import batches, claims
 from nids.data.claims import Claim
-from nids.monitoring import alerts, check, corpus_intake, label_requests, retrain, workspace
+from nids.monitoring import (
+    actions,
+    alerts,
+    check,
+    corpus_intake,
+    label_requests,
+    retrain,
+    workspace,
+)
 from nids.monitoring.check import BatchCheck, Champion, Reading
 from nids.monitoring.dashboard import JudgmentValues, judgment_values
 from nids.monitoring.events import emit_verdicts
@@ -82,7 +90,7 @@ def save_report(checked: BatchCheck, champion: Champion, config: MonitoringConfi
     """Save the Evidently report with its index entry, and show it on the run."""
     html_path = check.save_check(checked, champion, project_path(config.reports_dir),
                                  batch_sha256=batch_sha256)
-    create_markdown_artifact(key="batch-verdicts", markdown=check.markdown_of(checked, champion),
+    create_markdown_artifact(key="batch-verdicts", markdown=actions.markdown_of(checked, champion),
                              description=f"Health, incident and drift of {checked.batch}")
     create_link_artifact(html_path.as_uri(), link_text=f"Evidently report of {checked.batch}",
                          key="drift-report")
@@ -104,7 +112,7 @@ def request_labels(frame: pd.DataFrame, checked: BatchCheck, champion: Champion,
     the least confident and most novel flows first, as a CSV linked from the run."""
     request = label_requests.request_for_batch(
         frame, checked.scores, checked.batch, config.labels, champion.version,
-        novelty=check.novelty_of(frame, checked, champion))
+        novelty=actions.novelty_of(frame, checked, champion))
     label_requests.publish_request(request, project_path(config.labels.labels_dir))
     get_run_logger().warning("%s: model health degraded without labels; label request %s",
                              checked.batch, request.path)
@@ -156,7 +164,7 @@ def announce(checked: BatchCheck, champion: Champion,
              config: MonitoringConfig) -> list[AlertOutcome]:
     """The batch's alerts (incident, degraded health, drift where config says) and its
     verdicts as Prefect events."""
-    sent = [alert(subject, body, config.alerts) for subject, body in check.alerts_of(checked)]
+    sent = [alert(subject, body, config.alerts) for subject, body in actions.alerts_of(checked)]
     if checked.judgments is not None:
         emit_verdicts(checked.batch, checked.judgments, champion.model_name, champion.version)
     return sent
@@ -164,7 +172,7 @@ def announce(checked: BatchCheck, champion: Champion,
 
 def start_retraining(checked: BatchCheck, config: MonitoringConfig) -> RetrainOutcome:
     """Start the training flow when the gate allows it (a subflow without a server)."""
-    reason = check.retrain_reason(checked)
+    reason = actions.retrain_reason(checked)
     outcome = retrain.retrain_single_flight(reason, config.retrain, run_locally=training_flow)
     if not outcome.started:
         get_run_logger().info("Retraining not started: %s", outcome.why)
@@ -189,23 +197,26 @@ def monitor_batch(claimed: Claim, champion: Champion | None,
                   config: MonitoringConfig) -> tuple[BatchOutcome, Champion | None]:
     """Read, score, report and hand over one batch, then alert and retrain if it calls for it.
     Returns its outcome and the champion for the next batch (None: load it again)."""
+    loading = None if champion else load_champion.submit(config)   # while the batch is read
     reading = read_batch(claimed, config)
-    if reading.changing:
-        return put_back(claimed), champion
-    if reading.problem is not None:
-        return reject(reading, config), champion
-    champion = champion or load_champion(config)
+    if reading.changing or reading.problem is not None:
+        if loading:
+            loading.wait()   # a missing champion fails the run only for a batch it would score
+        return (put_back(claimed) if reading.changing else reject(reading, config)), champion
+    champion = champion or loading.result()
     checked = check_batch(reading.frame, claimed.name, champion, config)
+    # Written while the report is saved (a partition is added once, should the run fail).
+    adding = add_to_corpus.submit(reading.frame, claimed, config)
     html_path = save_report(checked, champion, config, claimed.sha256)
     record_history(claimed.path, checked, champion, config, html_path,
                    judgment_values(checked.judgments))
-    kept = add_to_corpus(reading.frame, claimed, config)   # before a retrain, which reads it
+    kept = adding.result()   # before a retrain, which reads it
     location = save_predictions(checked, claimed)
     sent = announce(checked, champion, config)
     asked = (request_labels(reading.frame, checked, champion, config)
-             if check.needs_labels(checked, labelled=kept is not None) else None)
+             if actions.needs_labels(checked, labelled=kept is not None) else None)
     retrained = start_retraining(checked, config) if checked.retrain and not asked else None
-    outcome = check.outcome_of(checked, champion, retrained, sent, location)
+    outcome = actions.outcome_of(checked, champion, retrained, sent, location)
     outcome.corpus_partition, outcome.label_request = kept, asked
     moved = retrained is not None and retrained.completed  # the champion alias may have moved
     return outcome, None if moved else champion

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from nids.config import CorpusConfig
@@ -29,6 +30,15 @@ def test_a_labelled_batch_becomes_one_partition_named_by_arrival_and_batch(corpu
     assert (stored[list(FEATURE_COLUMNS)].to_numpy()
             == batch[list(FEATURE_COLUMNS)].to_numpy()).all()
     assert [p.name for p in corpus_dir.iterdir()] == [partition.name]  # no temporary file left
+
+
+def test_a_partition_dictionary_encodes_only_its_text_columns(corpus_dir):
+    partition = corpus.append_batch(flow_frame(["BENIGN", "DDoS"]), "b.csv", ARRIVED, corpus_dir)
+    metadata = pq.ParquetFile(partition.path).metadata
+    columns = [metadata.row_group(0).column(i) for i in range(metadata.num_columns)]
+    encoded = {column.path_in_schema for column in columns
+               if any("DICTIONARY" in encoding for encoding in column.encodings)}
+    assert encoded == {LABEL_COLUMN, corpus.FLOW_KEY_COLUMN}
 
 
 def test_a_batch_is_added_once(corpus_dir):

@@ -14,7 +14,7 @@ from nids.config import MonitoringConfig
 from nids.data import claims
 from nids.data.generate import write_official_csv
 from nids.data.schema import LABEL_COLUMN, PREDICTION_COLUMN
-from nids.monitoring import check
+from nids.monitoring import actions, check
 from nids.monitoring.outcomes import RetrainOutcome
 from nids.monitoring.reports import ReportEntry
 
@@ -43,6 +43,19 @@ def test_a_shifted_batch_asks_for_a_retrain(tiny_traffic, tiny_champion, config)
                                 config)
     assert checked.decision.verdict == "retrain" and checked.decision.drift_detected
     assert "drifted_share" in {c.check for c in checked.decision.crossed}
+
+
+def test_a_large_batch_is_reported_on_a_uniform_sample_scored_like_the_batch(
+        tiny_traffic, tiny_champion):
+    config = MonitoringConfig(drift={"sample_rows": 1_000, "min_rows": 1_500})
+    batch = tiny_traffic(seed=2)
+    features = check.clean_features(batch, tiny_champion.bundle.features)
+    sample = check.drift_sample(batch, features, tiny_champion, config.drift)
+    checked = check.check_frame(batch, "big.csv", tiny_champion, config)
+    assert len(sample) == 1_000 and sample.index.is_monotonic_increasing
+    assert (sample[PREDICTION_COLUMN].to_numpy()
+            == checked.scores[PREDICTION_COLUMN].to_numpy()[sample.index]).all()
+    assert checked.decision.judged and checked.decision.verdict == "ok"   # 2,000 rows, not 1,000
 
 
 def test_a_batch_file_is_loaded_like_training_data(tiny_traffic, tiny_champion, config,
@@ -82,12 +95,12 @@ def test_the_outcome_names_the_batch_the_version_and_the_retrain(tiny_traffic, t
     checked = check.check_frame(tiny_traffic(seed=3, scale=20.0), "03-friday.csv", tiny_champion,
                                 config)
     retrain = RetrainOutcome(started=False, why="within the cooldown")
-    outcome = check.outcome_of(checked, tiny_champion, retrain)
+    outcome = actions.outcome_of(checked, tiny_champion, retrain)
     assert (outcome.batch, outcome.model_version, outcome.verdict) == (
         "03-friday.csv", "7", "retrain")
     assert outcome.crossed == [c.message for c in checked.decision.crossed]
     assert outcome.retrain == retrain
-    assert check.outcome_of(checked, tiny_champion, None).retrain is None
+    assert actions.outcome_of(checked, tiny_champion, None).retrain is None
 
 
 def test_a_small_batch_is_reported_but_never_judged(tiny_traffic, tiny_champion, config):

@@ -8,7 +8,7 @@ import pytest
 
 from nids.config import MonitoringConfig
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring import check
+from nids.monitoring import actions, check
 from nids.monitoring.health import batch_statistics
 from nids.monitoring.judgment_settings import RangeOverride
 from nids.monitoring.judgments import sampled_statistics
@@ -76,7 +76,7 @@ def test_an_attack_the_model_never_saw_degrades_health_and_retrains(health_champ
                    for t in j.health.crossed)
     else:
         assert any(t.startswith("novel share") for t in j.health.crossed)
-    assert check.retrain_reason(checked).startswith("model health degraded on batch.csv: ")
+    assert actions.retrain_reason(checked).startswith("model health degraded on batch.csv: ")
 
 
 @pytest.mark.parametrize("labels", [True, False])
@@ -84,12 +84,12 @@ def test_labels_are_asked_for_only_when_health_degrades_on_an_unlabelled_batch(
         health_champion, config, labels):
     unseen = flows(ROWS, 12, ("BENIGN", "Bot"), (0.7, 0.3))
     checked = judged(unseen, health_champion, config, labels)
-    assert check.needs_labels(checked, labelled=labels) is (not labels)
-    novel = check.novelty_of(unseen, checked, health_champion)
+    assert actions.needs_labels(checked, labelled=labels) is (not labels)
+    novel = actions.novelty_of(unseen, checked, health_champion)
     is_bot = (unseen[LABEL_COLUMN] == "Bot").to_numpy()
     assert novel[is_bot].mean() > 0.9 and novel[~is_bot].mean() < 0.1  # the unseen flows first
     healthy = judged(flows(ROWS, 10), health_champion, config, labels=False)
-    assert not check.needs_labels(healthy, labelled=False)
+    assert not actions.needs_labels(healthy, labelled=False)
 
 
 def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):
@@ -123,11 +123,11 @@ def test_ranges_widen_for_small_batches_and_config_overrides_them(health_champio
 def test_the_outcome_and_the_artifact_carry_the_three_verdicts(health_champion, config):
     checked = judged(flows(ROWS, 11, ("BENIGN", "DDoS"), (0.3, 0.7)), health_champion, config,
                      labels=False)
-    outcome = check.outcome_of(checked, health_champion, None)
+    outcome = actions.outcome_of(checked, health_champion, None)
     assert (outcome.health, outcome.incident, outcome.verdict) == ("healthy", "incident",
                                                                    checked.verdict)
     assert outcome.incident_crossed == checked.judgments.incident.crossed
-    markdown = check.markdown_of(checked, health_champion)
+    markdown = actions.markdown_of(checked, health_champion)
     for heading in ("### Model health: **healthy**", "### Security incident: **incident**",
                     "### Data drift", "### Thresholds"):
         assert heading in markdown

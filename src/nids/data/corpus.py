@@ -25,7 +25,7 @@ from nids.config import CorpusConfig
 from nids.data.archives import sha256_of
 from nids.data.corpus_versioning import version_corpus
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS
-from nids.io import atomic_path
+from nids.io import atomic_path, write_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def append_batch(frame: pd.DataFrame, batch: str, arrived_at: datetime,
     else:
         rows = corpus_rows(frame, batch)
         with atomic_path(path) as tmp:
-            rows.to_parquet(tmp, index=False)
+            write_parquet(rows, tmp)
         logger.info("Added %d labelled rows of %s to the corpus: %s", len(rows), batch, path)
         version_corpus(corpus_dir)
     partition = parse_partition(path)

@@ -7,9 +7,11 @@ what a check found under the reports folder.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +28,14 @@ from nids.data.validate import raise_on_problems, validate_frame
 from nids.monitoring import frames
 from nids.monitoring.decision import DriftDecision, decide
 from nids.monitoring.drift import DriftSummary, run_drift_report, save_report, summarize_snapshot
-from nids.monitoring.judgments import Judgments, judge_batch, judgment_fields
-from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
+from nids.monitoring.health import BatchStatistics
+from nids.monitoring.judgments import (
+    Judgments,
+    judge_batch,
+    judgment_fields,
+    sampled_statistics,
+)
 from nids.monitoring.reports import ReportEntry, remove_superseded, report_paths, write_index
-from nids.monitoring.retrain import drift_reason
 from nids.monitoring.settings import DriftSettings
 from nids.monitoring.thresholds import Thresholds
 from nids.tracking import registry
@@ -118,12 +124,14 @@ def load_champion(model_name: str) -> Champion:
 
 
 def assess_drift(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
-                 settings: DriftSettings, champion_macro_f1: float | None) -> DriftCheck:
-    """Run the Evidently report of `current` against `reference`, read it, and decide."""
+                 settings: DriftSettings, champion_macro_f1: float | None,
+                 rows: int | None = None) -> DriftCheck:
+    """Run the Evidently report of `current` against `reference`, read it, and decide (on a
+    batch of `rows` rows: `current` may be its sample; default: len(current))."""
     snapshot = run_drift_report(reference, current, features, settings)
     summary = summarize_snapshot(snapshot)
-    return DriftCheck(snapshot, summary,
-                      decide(summary, settings, champion_macro_f1, rows=len(current)))
+    return DriftCheck(snapshot, summary, decide(summary, settings, champion_macro_f1,
+                                                rows=len(current) if rows is None else rows))
 
 
 def validate_batch(frame: pd.DataFrame, name: str, validation: ValidationConfig) -> None:
@@ -168,27 +176,52 @@ def check_frame(frame: pd.DataFrame, name: str, champion: Champion,
 def check_validated(frame: pd.DataFrame, name: str, champion: Champion,
                     config: MonitoringConfig) -> BatchCheck:
     """`check_frame` of a batch already validated (`read_claimed`): score it once, report its
-    drift and decide."""
+    drift and decide. The drift report (Python, mostly one core) runs in a thread while
+    XGBoost scores the whole batch and the label-free statistics are computed (native code):
+    its rows are drawn and scored first (`drift_sample`)."""
     features = clean_features(frame, champion.bundle.features)
-    names, probability = registry.predict_classes(champion.bundle, features)
-    current = frames.current_frame(frame, names, champion.features)
-    drift = assess_drift(champion.reference, current, champion.features, config.drift,
-                         champion.bundle.test_metric("macro_f1"))
-    judged = judge(champion, features, frame, drift.decision, config, names)
+    current = drift_sample(frame, features, champion, config.drift)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift-report") as pool:
+        reported = pool.submit(contextvars.copy_context().run,   # its logs join the run's
+                               assess_drift, champion.reference, current, champion.features,
+                               config.drift, champion.bundle.test_metric("macro_f1"), len(frame))
+        names, probability = registry.predict_classes(champion.bundle, features)
+        statistics = label_free_statistics(champion, features, config)
+        drift = reported.result()
+    judged = judge(champion, statistics, frame, drift.decision, config, names)
     checked = BatchCheck(name, batches.score_frame(frame, names, probability), drift, judged)
     logger.info("%s: %d rows, verdict %s", name, len(frame), checked.verdict)
     return checked
 
 
-def judge(champion: Champion, features: pd.DataFrame, frame: pd.DataFrame,
+def drift_sample(frame: pd.DataFrame, features: pd.DataFrame, champion: Champion,
+                 settings: DriftSettings) -> pd.DataFrame:
+    """The batch as the drift report sees it: at most `sample_rows` rows drawn uniformly
+    (before the batch is scored, so the report need not wait for it), scored by the champion.
+    (The reference's sample is stratified by prediction: `frames.sample_for_drift`.)"""
+    rows = frames.sample_for_drift(frame, settings.sample_rows, settings.sample_seed)
+    names, _ = registry.predict_classes(champion.bundle, features.loc[rows.index])
+    return frames.current_frame(rows, names, champion.features)
+
+
+def label_free_statistics(champion: Champion, features: pd.DataFrame,
+                          config: MonitoringConfig) -> BatchStatistics | None:
+    """The batch's calibrated-confidence and novelty statistics (None: no health models)."""
+    if champion.health_models is None or champion.thresholds is None:
+        return None
+    return sampled_statistics(champion.health_models, features,
+                              champion.thresholds.uncertain_below, config.judgments.sample_rows)
+
+
+def judge(champion: Champion, statistics: BatchStatistics | None, frame: pd.DataFrame,
           drift: DriftDecision, config: MonitoringConfig,
           predicted: np.ndarray) -> Judgments | None:
     """The health, incident and drift verdicts, when the champion has health models."""
-    if champion.health_models is None or champion.thresholds is None:
+    if statistics is None:
         return None
     labels = frame[LABEL_COLUMN].astype(str) if frames.has_labels(frame, "batch") else None
-    return judge_batch(champion.health_models, champion.thresholds, features, labels, drift,
-                       config.judgments, np.asarray(predicted, dtype=object))
+    return judge_batch(statistics, champion.health_models.classes, champion.thresholds, labels,
+                       np.asarray(predicted, dtype=object), drift, config.judgments)
 
 
 def check_batch(path: Path, champion: Champion, config: MonitoringConfig) -> BatchCheck:
@@ -213,62 +246,3 @@ def save_check(checked: BatchCheck, champion: Champion, reports_dir: Path,
     remove_superseded(reports_dir, entry)
     write_index(reports_dir)
     return html_path
-
-
-def outcome_of(checked: BatchCheck, champion: Champion, retrain: RetrainOutcome | None,
-               alerts: list[AlertOutcome] | None = None,
-               location: Path | None = None) -> BatchOutcome:
-    """The flow's result for one checked batch."""
-    return BatchOutcome(
-        batch=checked.batch, model_version=champion.version, verdict=checked.verdict,
-        crossed=[c.message for c in checked.decision.crossed], retrain=retrain, alerts=alerts or [],
-        location=str(location) if location else None, **judgment_fields(checked.judgments),
-    )
-
-
-def markdown_of(checked: BatchCheck, champion: Champion) -> str:
-    """The Prefect artifact: the three verdicts and the thresholds, or the drift decision."""
-    if checked.judgments is None or champion.thresholds is None:
-        return checked.decision.markdown
-    return checked.judgments.markdown(champion.thresholds, checked.decision.markdown)
-
-
-def alerts_of(checked: BatchCheck) -> list[tuple[str, str]]:
-    """(subject, body) of each alert the batch raises: an incident, degraded health, and drift
-    where config says (for a champion without health models: the drift decision's)."""
-    judgments, batch = checked.judgments, checked.batch
-    if judgments is None:
-        return ([(f"Drift in {batch}: {checked.decision.verdict}", checked.decision.markdown)]
-                if checked.decision.alert else [])
-    raised = []
-    if judgments.incident.verdict == "incident":
-        raised.append((f"Security incident in {batch}", judgments.incident.alert_text(batch)))
-    if judgments.health.verdict == "degraded":
-        raised.append((f"Model health degraded on {batch}", judgments.health.markdown()))
-    if judgments.alert_drift:
-        raised.append((f"Drift in {batch}: {checked.verdict}", checked.decision.markdown))
-    return raised
-
-
-def needs_labels(checked: BatchCheck, labelled: bool) -> bool:
-    """Health degraded on a batch without labels: a retrain could learn nothing new from it,
-    so analysts are asked for labels instead (nids.monitoring.label_requests)."""
-    judgments = checked.judgments
-    return judgments is not None and judgments.health.verdict == "degraded" and not labelled
-
-
-def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> np.ndarray | None:
-    """1.0 for each flow the champion's novelty models find unlike its predicted class."""
-    if champion.health_models is None:
-        return None
-    features = clean_features(frame, champion.bundle.features)
-    predicted = checked.scores[PREDICTION_COLUMN].to_numpy()
-    return champion.health_models.is_novel(features, predicted).astype(float)
-
-
-def retrain_reason(checked: BatchCheck) -> str:
-    """Why a retrain starts: degraded health (or drift, as config or an older champion says)."""
-    judgments = checked.judgments
-    if judgments is not None and judgments.health.verdict == "degraded":
-        return f"model health degraded on {checked.batch}: " + "; ".join(judgments.health.crossed)
-    return drift_reason(checked.batch, checked.decision)

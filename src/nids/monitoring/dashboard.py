@@ -4,8 +4,8 @@ Evidently's dashboards plot metric results of the snapshots in a project. The va
 monitoring flow computes itself (verdict, macro-F1 from the outcome counts) become metric
 results through a small Evidently report over a one-row frame, `values_run`: one `MeanValue`
 per value, so each batch is one point on each line. The drifted share and prediction drift
-are plotted from these values too: Evidently's own DriftedColumnsCount and ValueDrift results
-carry the tested columns and thresholds as labels, so a config change would split a line.
+are plotted from these values too: Evidently's own ValueDrift results carry the column's
+method and threshold as labels, so a config change would split a line.
 
 Monitoring's three judgments (model health, security incident, data drift) come in as a
 `JudgmentValues`: their statistics become values, their verdicts tags and metadata, and their

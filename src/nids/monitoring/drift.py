@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from evidently import DataDefinition, Dataset, MulticlassClassification, Report, Run
 from evidently.metrics import (
-    DriftedColumnsCount,
     F1ByLabel,
     RecallByLabel,
     UniqueValueCount,
@@ -67,18 +66,13 @@ class DriftSummary(BaseModel):
 def build_metrics(
     columns: Sequence[str], settings: DriftSettings, with_labels: bool, per_class: bool = True
 ) -> list:
-    """Evidently metrics, summary first: drifted share, prediction drift, quality, columns."""
+    """Evidently metrics, summary first: prediction drift, quality, then each column's drift.
+    The drifted share is counted from the columns' drift tests (`summarize_snapshot`), not by
+    Evidently's DriftedColumnsCount: it tests every column a second time, a third of the
+    report's time on 60 columns."""
     scale = settings.feature_scale
     tests = {report_column_name(c, scale): settings.test_for(c) for c in columns}
     metrics: list = [
-        DriftedColumnsCount(
-            columns=list(tests),
-            drift_share=settings.drifted_share_threshold,
-            method=settings.column_test.method.value,
-            threshold=settings.column_test.threshold,
-            per_column_method={name: test.method.value for name, test in tests.items()},
-            per_column_threshold={name: test.threshold for name, test in tests.items()},
-        ),
         ValueDrift(
             column=PREDICTION_COLUMN,
             method=settings.prediction_method.value,
@@ -210,15 +204,13 @@ def summarize_snapshot(snapshot: Run) -> DriftSummary:
                 found["prediction_drift"] = drift
             else:
                 columns.append(drift)
-        elif kind == "DriftedColumnsCount":
-            found["drifted_share"] = float(result.share.value)
         elif kind == "UniqueValueCount" and params["column"] == OUTCOME_COLUMN:
             outcomes = {str(k): float(v.value) for k, v in result.counts.items()}
     if "prediction_drift" not in found:
         raise ValueError(f"snapshot has no ValueDrift on column '{PREDICTION_COLUMN}'")
     if not columns:
         raise ValueError("snapshot has no ValueDrift on any feature column")
-    found.setdefault("drifted_share", sum(c.drifted for c in columns) / len(columns))
+    found["drifted_share"] = sum(c.drifted for c in columns) / len(columns)
     found.update(quality_from_outcomes(outcomes))
     metadata = snapshot.to_snapshot_model().metadata
     return DriftSummary(

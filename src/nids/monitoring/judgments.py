@@ -112,19 +112,14 @@ def sampled_statistics(models: HealthModels, features: pd.DataFrame, uncertain_b
         "class_counts": {k: int(round(v * scale)) for k, v in found.class_counts.items()}})
 
 
-def judge_batch(models: HealthModels, thresholds: Thresholds, features: pd.DataFrame,
-                labels: pd.Series | None, drift: DriftDecision, settings: JudgmentSettings,
-                predicted: np.ndarray | None = None) -> Judgments:
-    """Health, incident and drift verdicts of a cleaned batch; retrain on degraded health
-    (or on drift, when `drift_action` is retrain). `predicted`: the champion's classes of
-    the batch, when already scored (labelled quality is measured on every row)."""
-    statistics = sampled_statistics(models, features, thresholds.uncertain_below,
-                                    settings.sample_rows)
-    if labels is not None and predicted is None:
-        predicted = np.asarray(models.classes, dtype=object)[
-            models.calibrated_probabilities(features).argmax(axis=1)]
+def judge_batch(statistics: BatchStatistics, classes: list[str], thresholds: Thresholds,
+                labels: pd.Series | None, predicted: np.ndarray, drift: DriftDecision,
+                settings: JudgmentSettings) -> Judgments:
+    """Health, incident and drift verdicts of a batch from its label-free `statistics`
+    (`sampled_statistics`), its labels if any and the champion's `predicted` classes of every
+    row; retrain on degraded health (or on drift, when `drift_action` is retrain)."""
     health = judge_health(statistics, labels, predicted, thresholds, settings)
-    incident = judge_incident(statistics, models.classes, thresholds, settings.overrides)
+    incident = judge_incident(statistics, classes, thresholds, settings.overrides)
     drifted = drift.drift_detected
     return Judgments(
         health=health, incident=incident, drift="drift" if drifted else "ok",
