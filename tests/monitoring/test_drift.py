@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from evidently import DataDefinition, Dataset, Report, Run
+from evidently.metrics import DriftedColumnsCount
 from pydantic import BaseModel, ValidationError
 from sklearn.metrics import accuracy_score, f1_score
 
@@ -320,10 +321,22 @@ def test_summary_does_not_depend_on_metric_order(reference: pd.DataFrame):
     assert forward.model_dump(exclude={"columns"}) == backward.model_dump(exclude={"columns"})
 
 
-def test_share_counts_the_column_verdicts(reference: pd.DataFrame):
-    metrics = build_metrics(FEATURES, DriftSettings(), with_labels=False)
-    summary = summarize_snapshot(_run(metrics, reference, make_frame(2, scale=8.0)))
-    assert summary.drifted_share == len(summary.drifted_columns) / len(FEATURES) > 0
+@pytest.mark.parametrize("scale", [1.0, 8.0])
+def test_share_counts_the_column_verdicts_as_evidently_does(reference: pd.DataFrame,
+                                                             scale: float):
+    settings = DriftSettings(column_overrides={"syn_flag_count": {"method": "psi",
+                                                                  "threshold": 0.2}})
+    tests = {f"log1p({c})": settings.test_for(c) for c in FEATURES}
+    evidently_count = DriftedColumnsCount(
+        columns=list(tests), drift_share=settings.drifted_share_threshold,
+        per_column_method={name: test.method.value for name, test in tests.items()},
+        per_column_threshold={name: test.threshold for name, test in tests.items()})
+    metrics = build_metrics(FEATURES, settings, with_labels=False)
+    run = _run([evidently_count, *metrics], reference, make_frame(2, scale=scale, labels=False))
+    summary = summarize_snapshot(run)
+    counted = next(r for r in run.metric_results.values() if hasattr(r, "share"))
+    assert summary.drifted_share == len(summary.drifted_columns) / len(FEATURES)
+    assert summary.drifted_share == pytest.approx(float(counted.share.value))
 
 
 def test_snapshot_without_prediction_drift_is_an_error(reference: pd.DataFrame):
