@@ -27,7 +27,7 @@ from nids.config import (
 )
 from nids.data import batches, sources
 from nids.monitoring import scenario
-from nids.monitoring.check import BatchOutcome
+from nids.monitoring.outcomes import BatchOutcome
 from nids.training.result import TrainingResult
 
 
