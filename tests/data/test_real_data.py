@@ -2,10 +2,11 @@
 and a model trained with the project's split and settings scores as published results do."""
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from nids.config import load_training_config
-from nids.data import ingest
+from nids.data import ingest, parsing
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEADER
 from nids.data.validate import validate_frame
 from nids.paths import PROJECT_ROOT
@@ -57,6 +58,26 @@ def test_official_files_have_the_official_header_and_a_checksum_warning(loaded, 
     _, files = loaded[name]
     [warning] = files[0].warnings  # first rows only: not the official bytes
     assert warning.startswith(f"{name}: size ")
+
+
+@pytest.mark.parametrize("name", [SAMPLE, FRIDAY])
+def test_small_blocks_on_every_core_or_on_one_parse_as_one_block(name, monkeypatch):
+    """The real rows parsed in 64 KB blocks on every core (about 50 blocks), and again one
+    block after the other on one thread (where a file pyarrow refuses is re-read to name its
+    row), give the table of a read in one block."""
+    def parse() -> pa.Table:
+        with (SHARED / name).open("rb") as stream:
+            return parsing.parse_flows(stream, name).table
+
+    whole = parse()
+    monkeypatch.setattr(parsing, "_BLOCK_BYTES", 1 << 16)
+    assert parse().equals(whole)
+
+    def refused(*args, **kwargs):
+        raise pa.ArrowInvalid("refused on every core")
+
+    monkeypatch.setattr(parsing.pv, "read_csv", refused)
+    assert parse().equals(whole)
 
 
 def test_line_ends_are_as_described():

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from evidently import DataDefinition, Dataset, Report, Run
 from evidently.metrics import DriftedColumnsCount
 from pydantic import BaseModel, ValidationError
 from sklearn.metrics import accuracy_score, f1_score
+from threadpoolctl import threadpool_info
 
 from nids.monitoring.drift import (
     build_metrics,
@@ -383,3 +385,25 @@ def test_failed_html_keeps_the_previous_report(tmp_path: Path):
     assert not json_path.exists()
     # no temporary file left, and no js/ either: the page is rendered before anything is written
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_the_report_runs_on_one_blas_thread_and_gives_the_others_back(
+        reference: pd.DataFrame, monkeypatch: pytest.MonkeyPatch):
+    seen: list[list[int]] = []
+    wasserstein = scipy.stats.wasserstein_distance
+
+    def recording(*args, **kwargs):
+        seen.append(_blas_threads())
+        return wasserstein(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.stats, "wasserstein_distance", recording)
+    before = _blas_threads()
+    assert before, "numpy's BLAS is loaded"
+    summarize_snapshot(run_drift_report(reference, make_frame(3), FEATURES, DriftSettings()))
+    assert len(seen) == len(FEATURES)     # each column's Wasserstein test ran under the limit
+    assert all(threads == [1] * len(before) for threads in seen)
+    assert _blas_threads() == before

@@ -13,6 +13,7 @@ import evidently
 import pytest
 from evidently.core.report import Snapshot
 from evidently.sdk.models import DashboardModel
+from evidently.ui.storage.local.base import LocalState as WorkspaceFiles
 from evidently.ui.workspace import Workspace
 
 from nids.config import MonitoringConfig
@@ -239,15 +240,36 @@ def test_the_index_links_to_the_dashboard(url, link):
 
 
 def test_a_models_project_can_start_afresh(tmp_path: Path):
-    space = Workspace(str(tmp_path))
-    project = workspace.open_project(space, "tour-model")
-    assert workspace.open_project(space, "tour-model").id == project.id  # one per model
-    other = workspace.open_project(space, "other-model")
+    files = WorkspaceFiles(str(tmp_path))
+    project_id = workspace.open_project(files, "tour-model")
+    assert workspace.open_project(files, "tour-model") == project_id  # one per model
+    other = workspace.open_project(files, "other-model")
+    assert sorted(p.name for p in Workspace(str(tmp_path)).list_projects()) == [
+        "other-model", "tour-model"]   # as Evidently's own workspace sees them
     assert workspace.delete_model_project(tmp_path, "tour-model")
     assert [p.name for p in Workspace(str(tmp_path)).list_projects()] == ["other-model"]
     assert not workspace.delete_model_project(tmp_path, "tour-model")
     assert not workspace.delete_model_project(tmp_path / "missing", "tour-model")
-    assert other.id != project.id
+    assert other != project_id
+
+
+def test_a_batch_is_recorded_without_loading_the_other_snapshots(recorded, tiny_champion,
+                                                                 config_in, tmp_path: Path):
+    """Only the model's own project files are read: a broken snapshot of another model
+    (Evidently's Workspace refuses to open then) neither stops nor slows the record."""
+    config = config_in(tmp_path)
+    other = WorkspaceFiles(config.history.workspace_dir)
+    broken = workspace.open_project(other, "other-model")
+    (tmp_path / config.history.workspace_dir / str(broken) / "snapshots" /
+     f"{workspace.snapshot_id_at(NOON)}.json").write_text('{"not": "a snapshot"}')
+    with pytest.raises(ValueError, match="malformed"):
+        Workspace(config.history.workspace_dir)
+    checked, _ = recorded[-1]
+    result = workspace.record_batch(checked, tiny_champion, config, NOON,
+                                    Path(config.reports_dir) / "drift" / "r.html")
+    files = WorkspaceFiles(config.history.workspace_dir)
+    assert files.list_snapshots(result.project_id) == [result.snapshot_id]
+    assert files.read_snapshot(result.project_id, result.snapshot_id).name == checked.batch
 
 
 def test_files_appear_in_the_workspace_complete_staged_outside_it(tmp_path: Path):
