@@ -157,8 +157,9 @@ def run_drift_report(reference_frame: pd.DataFrame, current_frame: pd.DataFrame,
     )
     definition = data_definition(testable, scale, with_labels)
     # One BLAS thread: the Wasserstein test's dot product per column gains nothing from more,
-    # and OpenBLAS's idle threads spin between the calls, burning a second core (7 s of CPU
-    # on 60 columns, the same wall time) that the batch's scoring beside the report needs.
+    # and OpenBLAS's idle threads spin between the calls, burning a second core (13.4 s of CPU
+    # for a 7.2 s report of 60 columns, 7.2 s on one thread) that the batch's scoring beside
+    # the report needs.
     with threadpool_limits(limits=1, user_api="blas"):
         return report.run(
             Dataset.from_pandas(current, data_definition=definition),
