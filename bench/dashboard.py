@@ -137,8 +137,7 @@ def copied_workspace(workspace_dir: Path, folder: Path, count: int) -> Path:
     return target
 
 
-def record_into(workspace_dir: Path, champion, batch, config: MonitoringConfig,
-                folder: Path) -> None:
+def record_into(workspace_dir: Path, champion, batch, config: MonitoringConfig) -> None:
     """Record one more batch into a workspace of many snapshots, as the next hourly run does."""
     name, frame = batch
     config = config.model_copy(deep=True)
@@ -211,7 +210,7 @@ def main() -> None:
         ui_start(workspace_dir, folder)
         for count in filter(None, args.copies.split(",")):
             copies = copied_workspace(workspace_dir, folder, int(count))
-            record_into(copies, champion, batches[-1], config, folder)
+            record_into(copies, champion, batches[-1], config)
             ui_start(copies, folder)
 
 
