@@ -239,6 +239,20 @@ def test_cache_is_reused_without_parsing_again(raw_folder, tmp_path, monkeypatch
     assert second.files == first.files
 
 
+def test_without_rows_keeps_the_description_and_lets_the_rows_go(raw_folder, tmp_path):
+    loaded = ingest.load_inputs(ingest.find_input_files(raw_folder), tmp_path / "cache")
+    described = loaded.without_rows()
+    assert len(described.frame) == 0
+    assert described.frame.dtypes.equals(loaded.frame.dtypes)
+    assert (described.fingerprint, described.files, described.data_source) == (
+        loaded.fingerprint, loaded.files, loaded.data_source)
+    for column in loaded.frame.select_dtypes("number").columns:   # no view of the rows
+        held = described.frame[column].to_numpy()
+        while isinstance(held.base, np.ndarray):
+            held = held.base
+        assert held.size == 0, column
+
+
 def test_the_cache_dictionary_encodes_only_the_text_columns(raw_folder, tmp_path):
     ingest.load_inputs(ingest.find_input_files(raw_folder), tmp_path / "cache")
     metadata = pq.ParquetFile(next((tmp_path / "cache").glob("*.parquet"))).metadata

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nids.data.schema import LABEL_COLUMN
 from nids.monitoring.health import batch_statistics
-from nids.monitoring.thresholds import chunk_starts, chunk_statistics
+from nids.monitoring.thresholds import chunk_positions, chunk_starts, chunk_statistics, rows_of
 from nids.training.features import clean_features
 from tests.support.builders import class_flows as flows
 
@@ -29,3 +30,15 @@ def test_chunks_are_bounded_and_spread_over_the_rows():
     assert len(starts) == 200 and starts[0] == 0 and starts[-1] == 998_000
     assert (np.diff(starts) >= 2_000).all()   # consecutive chunks never overlap
     assert pd.Series(np.diff(starts)).between(4_000, 6_000).all()   # evenly spread
+
+
+def test_chunk_rows_are_taken_from_the_splits_as_from_their_concatenation():
+    first = flows(700, 1, ("BENIGN", "DDoS"), (0.7, 0.3))
+    second = flows(900, 2, ("BENIGN", "PortScan"), (0.5, 0.5))
+    positions = chunk_positions(1_600, 300)
+    assert {600, 699, 700, 899} <= set(positions)   # the chunk of rows 600-899 straddles both
+    taken = rows_of([first, second], positions)
+    expected = pd.concat([first, second], ignore_index=True).iloc[positions].drop(
+        columns=[LABEL_COLUMN]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(taken, expected)
+    assert len(taken) == 1_500 and LABEL_COLUMN not in taken.columns

@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,11 @@ class LoadedData:
     from_cache: bool = False
     data_source: DataSource = DataSource.REAL   # what the rows are (set by nids.data.sources)
     corpus_partitions: list[str] = field(default_factory=list)  # read beside the files
+
+    def without_rows(self) -> LoadedData:
+        """The same description with an empty frame (its columns kept), for the stages after
+        the last one that reads the rows."""
+        return replace(self, frame=self.frame.iloc[:0].copy())   # a copy: a view keeps them
 
 
 def find_input_files(folder: Path) -> list[Path]:

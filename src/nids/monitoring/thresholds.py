@@ -104,32 +104,57 @@ def chunk_starts(rows: int, chunk_rows: int, max_chunks: int = MAX_CHUNKS) -> np
     return starts[np.linspace(0, len(starts) - 1, max_chunks).round().astype(int)]
 
 
-def chunk_statistics(frame: pd.DataFrame, models: HealthModels, chunk_rows: int,
-                     uncertain_below: float) -> pd.DataFrame:
-    """One row of statistics per consecutive chunk of `frame` (its order kept); the rows'
+def chunk_positions(rows: int, chunk_rows: int) -> np.ndarray:
+    """The row positions of the chunks (`chunk_starts`), chunk after chunk."""
+    return (chunk_starts(rows, chunk_rows)[:, None] + np.arange(chunk_rows)).ravel()
+
+
+def chunked_statistics(chunks: pd.DataFrame, models: HealthModels, chunk_rows: int,
+                       uncertain_below: float) -> pd.DataFrame:
+    """One row of statistics per `chunk_rows` consecutive rows of `chunks`; the rows'
     statistics are computed in one pass, then summarized chunk by chunk."""
-    starts = chunk_starts(len(frame), chunk_rows)
-    positions = (starts[:, None] + np.arange(chunk_rows)).ravel()
-    rows = row_statistics(models, frame.iloc[positions], uncertain_below)
+    rows = row_statistics(models, chunks, uncertain_below)
     return pd.DataFrame([summarize_rows(rows.iloc[at:at + chunk_rows]).values(models.classes)
                          for at in range(0, len(rows), chunk_rows)])
 
 
-def held_out_rows(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The validation then the test split, each in its time order: rows the classifier and
-    the novelty models were not fitted on (on training rows they are overconfident, and
-    their ranges would be too narrow for any new traffic)."""
-    return pd.concat([splits["validation"], splits["test"]], ignore_index=True)
+def chunk_statistics(frame: pd.DataFrame, models: HealthModels, chunk_rows: int,
+                     uncertain_below: float) -> pd.DataFrame:
+    """One row of statistics per consecutive chunk of `frame` (its order kept)."""
+    return chunked_statistics(frame.iloc[chunk_positions(len(frame), chunk_rows)], models,
+                              chunk_rows, uncertain_below)
+
+
+def rows_of(frames: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
+    """The rows at `positions` of the frames end to end, without the label: what
+    `pd.concat(frames).iloc[positions]` gives, without copying every frame whole first
+    (at full scale the validation and test splits are 849,000 rows, the chunks 400,000)."""
+    parts, offset = [], 0
+    for frame in frames:
+        inside = positions[(positions >= offset) & (positions < offset + len(frame))] - offset
+        columns = [at for at, name in enumerate(frame.columns) if name != LABEL_COLUMN]
+        parts.append(frame.iloc[inside, columns])
+        offset += len(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
+def held_out_chunks(splits: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
+    """The chunks' rows and the chunk size: consecutive chunks of the validation then the
+    test split, each in its time order. These are rows the classifier and the novelty models
+    were not fitted on (on training rows they are overconfident, and their ranges would be
+    too narrow for any new traffic)."""
+    held_out = [splits["validation"], splits["test"]]
+    rows = sum(len(frame) for frame in held_out)
+    size = chunk_size(rows)
+    return rows_of(held_out, chunk_positions(rows, size)), size
 
 
 def fit_thresholds(splits: dict[str, pd.DataFrame], models: HealthModels,
                    per_class: pd.DataFrame) -> Thresholds:
     """The ranges of every statistic over consecutive chunks of the held-out splits;
     `per_class` is the champion's test evaluation (recall, f1 per class)."""
-    rows = held_out_rows(splits)
-    size = chunk_size(len(rows))
-    stats = chunk_statistics(rows.drop(columns=[LABEL_COLUMN], errors="ignore"),
-                             models, size, UNCERTAIN_BELOW)
+    chunks, size = held_out_chunks(splits)
+    stats = chunked_statistics(chunks, models, size, UNCERTAIN_BELOW)
     ranges = {name: chunk_range(stats[name], side="low" if name in LOW_SIDE else "high",
                                 robust=is_attack_share(name)) for name in stats}
     return Thresholds(chunk_rows=size, chunks=len(stats), k=K_STD, min_margin=MIN_MARGIN,
