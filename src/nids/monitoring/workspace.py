@@ -34,7 +34,6 @@ from evidently.core.serialization import SnapshotModel
 from evidently.legacy.utils import NumpyEncoder
 from evidently.sdk.models import DashboardModel, ProjectModel
 from evidently.ui.storage.local.base import LocalState as WorkspaceFiles
-from evidently.ui.workspace import Workspace
 
 from nids.config import MonitoringConfig, project_path
 from nids.data.schema import PREDICTION_COLUMN
@@ -147,11 +146,11 @@ def delete_model_project(workspace_dir: Path, model_name: str) -> bool:
     """Delete a model's project with its snapshots and dashboard; False when there is none."""
     if not workspace_dir.is_dir():
         return False
-    space = Workspace(str(workspace_dir))
+    files = WorkspaceFiles(str(workspace_dir))   # as `open_project`: no snapshot is loaded
     project_id = uuid.uuid5(_PROJECT_IDS, model_name)
-    if space.get_project(project_id) is None:
+    if str(project_id) not in {str(found) for found in files.list_projects()}:
         return False
-    space.delete_project(project_id)
+    files.delete_project(project_id)
     logger.info("Deleted the Evidently project of %s from %s", model_name, workspace_dir)
     return True
 
