@@ -53,3 +53,11 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """A frame (without its index) as Parquet, dictionary-encoding only its text columns."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path, use_dictionary=text_columns(table))
+
+
+def release_arrow_memory() -> None:
+    """Give back to the OS what Arrow's allocator (mimalloc) keeps of buffers already freed.
+    Reading the full-scale Parquet cache (0.89 GB of rows) leaves 0.46 GB more resident, the
+    full-scale splits 0.38 GB more, and every later stage's peak carries it; called once a
+    loading stage is done (it costs milliseconds)."""
+    pa.default_memory_pool().release_unused()

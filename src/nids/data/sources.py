@@ -23,6 +23,7 @@ from nids.data.corpus import Partition
 from nids.data.generate import generate_dataset, written_by_generator
 from nids.data.ingest import LoadedData, fingerprint_of, load_inputs
 from nids.data.official import day_names, day_of
+from nids.io import release_arrow_memory
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def load_training_data(config: DataConfig) -> LoadedData:
     loaded.frame = filter_days(loaded.frame, config.days)
     loaded.data_source = selection.data_source
     add_corpus(loaded, corpus_partitions(config), config)
+    release_arrow_memory()
     return loaded
 
 

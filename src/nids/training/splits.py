@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from nids.config import FeatureConfig, LabelGrouping
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
-from nids.io import atomic_path
+from nids.io import atomic_path, release_arrow_memory
 from nids.training.features import clean_features
 
 logger = logging.getLogger(__name__)
@@ -154,4 +154,5 @@ def load_or_build_splits(
         splits = build_splits(frame, features.label_grouping, features.validation_share,
                               features.test_share, features.max_rows_per_class, features.seed)
         save_splits(splits, folder)
+    release_arrow_memory()   # the Parquet reads' and writes' buffers
     return splits, folder
