@@ -16,7 +16,7 @@ from nids.data.schema import (
     PREDICTION_COLUMN,
     canonical_label,
 )
-from nids.io import atomic_path
+from nids.io import atomic_path, release_arrow_memory
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def load_batch(path: Path) -> pd.DataFrame:
     else:
         frame, _ = read_input(path, verify=False, require_label=False)
         frame = frame.drop(columns=["source_file", "day"])
+    release_arrow_memory()   # the parse's buffers, while the batch is scored and reported
     if frame.empty:
         raise ValueError(f"{path.name}: the batch holds no rows.")
     return frame
