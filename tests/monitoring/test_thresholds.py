@@ -9,7 +9,7 @@ import pytest
 
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring.health import batch_statistics
-from nids.monitoring.thresholds import chunk_positions, chunk_starts, chunk_statistics, rows_of
+from nids.monitoring.thresholds import chunk_positions, chunk_starts, chunked_statistics, rows_of
 from nids.training.features import clean_features
 from tests.support.builders import class_flows as flows
 
@@ -17,7 +17,8 @@ from tests.support.builders import class_flows as flows
 def test_chunk_statistics_equal_each_chunks_batch_statistics(health_champion):
     models = health_champion.health_models
     features = clean_features(flows(1_900, 5, ("BENIGN", "DDoS"), (0.7, 0.3)), models.features)
-    table = chunk_statistics(features, models, 600, 0.9)
+    table = chunked_statistics(features.iloc[chunk_positions(len(features), 600)], models, 600,
+                               0.9)
     assert len(table) == 3   # the last 100 rows make no whole chunk
     for chunk, start in enumerate((0, 600, 1_200)):
         expected = batch_statistics(models, features.iloc[start:start + 600], 0.9)

@@ -118,13 +118,6 @@ def chunked_statistics(chunks: pd.DataFrame, models: HealthModels, chunk_rows: i
                          for at in range(0, len(rows), chunk_rows)])
 
 
-def chunk_statistics(frame: pd.DataFrame, models: HealthModels, chunk_rows: int,
-                     uncertain_below: float) -> pd.DataFrame:
-    """One row of statistics per consecutive chunk of `frame` (its order kept)."""
-    return chunked_statistics(frame.iloc[chunk_positions(len(frame), chunk_rows)], models,
-                              chunk_rows, uncertain_below)
-
-
 def rows_of(frames: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
     """The rows at `positions` of the frames end to end, without the label: what
     `pd.concat(frames).iloc[positions]` gives, without copying every frame whole first
