@@ -14,7 +14,7 @@ from nids.config import TrainingConfig, XGBoostConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.tracking import registry
 from nids.training.evaluate import evaluate_model
-from nids.training.holdout import ComparedMetric, unseen_rows
+from nids.training.holdout import ComparedMetric, learnt_rows, score_test_split, unseen_rows
 from nids.training.promotion import Candidate
 from tests.support.candidates import champion_of, make_candidate, register, separable_frame
 
@@ -103,3 +103,16 @@ def test_a_class_of_one_flow_among_the_rows_compared_does_not_count(champion):
     assert str(restricted) == "macro_f1 (classes with 5+ rows)"
     assert ComparedMetric("accuracy", 5).score(bundle, rows) == evaluate_model(
         bundle, rows).accuracy
+
+
+def test_the_candidate_is_scored_from_its_test_probabilities_on_the_rows_kept(champion, retrain):
+    """The candidate's score on the unseen rows comes from the probabilities of its evaluation,
+    without a second prediction: the same figure as scoring those rows again."""
+    test, compared = retrain.splits["test"], ComparedMetric("macro_f1", 5)
+    trained_rows = learnt_rows(champion.splits)
+    scores = score_test_split(test, trained_rows, retrain.trained.bundle,
+                              retrain.evaluation.probabilities, champion.trained.bundle, compared)
+    unseen = unseen_rows(test, [champion.splits["train"], champion.splits["validation"]])
+    assert (scores.rows, scores.left_out) == (len(unseen), len(test) - len(unseen))
+    assert scores.candidate == compared.score(retrain.trained.bundle, unseen)
+    assert scores.champion == compared.score(champion.trained.bundle, unseen)

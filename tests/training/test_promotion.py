@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from nids.tracking.registry import ModelBundle
+from nids.training import holdout as holdout_rows
 from nids.training.holdout import HoldoutScores, SplitScores, unseen_rows
 from nids.training.promotion import (
     Candidate,
@@ -210,3 +211,22 @@ def test_holdout_rows_the_candidate_trained_on_are_left_out():
     missing = holdout_split.copy()
     missing.loc[0, "flow_duration"] = np.nan
     assert len(unseen_rows(missing, [missing.iloc[[0]]])) == 3   # NaN rows match themselves
+
+
+def test_rows_are_hashed_chunk_by_chunk_to_the_same_hashes(monkeypatch):
+    rows = flow_frame(["BENIGN", "DDoS", "PortScan"] * 7, seed=3)
+    rows["label"] = rows["label"].astype("category")   # each chunk sees its own categories
+    whole = holdout_rows.row_hashes(rows)
+    monkeypatch.setattr(holdout_rows, "HASH_CHUNK_ROWS", 4)   # five chunks of 4 rows, one of 1
+    assert np.array_equal(holdout_rows.row_hashes(rows), whole)
+    assert len(np.unique(whole)) == 21
+    assert holdout_rows.row_hashes(rows.iloc[:0]).dtype == np.uint64
+
+
+def test_nothing_left_out_keeps_the_rows_without_copying_them():
+    rows = flow_frame(["BENIGN", "DDoS", "BENIGN"], seed=4)
+    kept = holdout_rows.rows_where(rows, np.ones(3, dtype=bool))
+    assert kept.equals(rows)
+    assert np.shares_memory(kept["flow_duration"].to_numpy(), rows["flow_duration"].to_numpy())
+    some = holdout_rows.rows_where(rows, np.array([False, True, True]))
+    assert some.equals(rows.iloc[1:].reset_index(drop=True))

@@ -72,8 +72,15 @@ def evaluate_model(bundle: ModelBundle, frame: pd.DataFrame,
                    weights: np.ndarray | None = None) -> Evaluation:
     """Scores of a model on a labelled frame (e.g. the test split), with its probabilities."""
     probabilities = predict_probabilities(bundle, frame)
+    return evaluate_probabilities(bundle, frame[LABEL_COLUMN], probabilities, weights)
+
+
+def evaluate_probabilities(bundle: ModelBundle, true: pd.Series | np.ndarray,
+                           probabilities: np.ndarray,
+                           weights: np.ndarray | None = None) -> Evaluation:
+    """Scores of a model from its class probabilities of rows whose classes are `true`."""
     names, _ = best_classes(bundle, probabilities)
-    evaluation = evaluate(frame[LABEL_COLUMN], names, weights)
+    evaluation = evaluate(true, names, weights)
     evaluation.probabilities = probabilities
     return evaluation
 

@@ -179,7 +179,7 @@ def champion_test_split(champion: ModelBundle, candidate: Candidate,
     with tempfile.TemporaryDirectory() as folder:
         trained_rows = registry.download_trained_rows(champion.run_id, Path(folder))
     return score_test_split(candidate.splits["test"], trained_rows, candidate.trained.bundle,
-                            champion, metric)
+                            candidate.evaluation.probabilities, champion, metric)
 
 
 def gather_evidence(candidate: Candidate, model_name: str, metric: str,
