@@ -3,8 +3,13 @@ calibrator, novelty models and calibrated thresholds."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 
 from nids.config import MonitoringConfig
 from nids.data.schema import LABEL_COLUMN
@@ -12,7 +17,9 @@ from nids.monitoring import actions, check
 from nids.monitoring.health import batch_statistics
 from nids.monitoring.judgment_settings import RangeOverride
 from nids.monitoring.judgments import sampled_statistics
+from nids.tracking.registry import predict_probabilities
 from nids.training.features import clean_features
+from nids.training.train import encode
 from tests.support.builders import class_flows as flows
 
 ROWS = 1_000
@@ -30,7 +37,9 @@ def judged(frame: pd.DataFrame, champion, config, labels: bool):
 
 def test_calibrated_probabilities_and_thresholds_come_from_the_training_data(health_champion):
     models, thresholds = health_champion.health_models, health_champion.thresholds
-    probabilities = models.calibrated_probabilities(flows(200, 5))
+    features = clean_features(flows(200, 5), models.features)
+    probabilities = models.calibrated_probabilities(
+        features, predict_probabilities(health_champion.bundle, features))
     assert probabilities.shape == (200, 3)
     assert probabilities.sum(axis=1) == pytest.approx(1.0)
     assert thresholds.chunks >= 10 and thresholds.chunk_rows == 600  # 6,000 held-out rows
@@ -39,6 +48,23 @@ def test_calibrated_probabilities_and_thresholds_come_from_the_training_data(hea
     assert thresholds.ranges["attack_share"].mean == pytest.approx(0.2, abs=0.03)
     assert thresholds.champion_recall["DDoS"] > 0.95
     assert "| attack_share |" in thresholds.markdown()
+
+
+def test_calibrating_the_probabilities_is_calibrating_the_frozen_model(health_champion):
+    """The calibrator reads the model's probabilities and gives what one around the frozen
+    model, reading the features, gave: versions logged before have the latter, and it still
+    reads their features (it is given no usable probabilities here)."""
+    bundle, models = health_champion.bundle, health_champion.health_models
+    validation = flows(3_000, 1)   # the rows the champion's calibrator was fitted on
+    around_model = CalibratedClassifierCV(FrozenEstimator(bundle.model), method="isotonic").fit(
+        validation[bundle.features], encode(validation[LABEL_COLUMN], bundle.classes))
+    older = dataclasses.replace(models, calibrator=around_model)
+    batch = clean_features(flows(500, 7, ("BENIGN", "DDoS"), (0.6, 0.4)), models.features)
+    probabilities = predict_probabilities(bundle, batch)
+    calibrated = models.calibrated_probabilities(batch, probabilities)
+    np.testing.assert_allclose(
+        older.calibrated_probabilities(batch, np.full_like(probabilities, np.nan)), calibrated)
+    assert not np.allclose(calibrated, probabilities)   # calibration changed them
 
 
 @pytest.mark.parametrize("labels", [True, False])
@@ -137,9 +163,10 @@ def test_a_large_batch_is_judged_on_a_sample_with_counts_for_the_whole_batch(hea
     batch = flows(6_000, 21, ("BENIGN", "DDoS"), (0.5, 0.5))
     features = clean_features(batch, health_champion.bundle.features)
     models = health_champion.health_models
-    whole = batch_statistics(models, features, 0.9)
-    sampled = sampled_statistics(models, features, 0.9, sample_rows=2_000)
+    probabilities = predict_probabilities(health_champion.bundle, features)
+    whole = batch_statistics(models, features, probabilities, 0.9)
+    sampled = sampled_statistics(models, features, probabilities, 0.9, sample_rows=2_000)
     assert sampled.rows == 6_000
     assert abs(sampled.attack_share - whole.attack_share) < 0.05
     assert abs(sampled.class_counts["DDoS"] - whole.class_counts["DDoS"]) < 300
-    assert sampled_statistics(models, features, 0.9, sample_rows=10_000) == whole
+    assert sampled_statistics(models, features, probabilities, 0.9, sample_rows=10_000) == whole

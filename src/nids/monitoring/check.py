@@ -185,8 +185,9 @@ def check_validated(frame: pd.DataFrame, name: str, champion: Champion,
         reported = pool.submit(contextvars.copy_context().run,   # its logs join the run's
                                assess_drift, champion.reference, current, champion.features,
                                config.drift, champion.bundle.test_metric("macro_f1"), len(frame))
-        names, probability = registry.predict_classes(champion.bundle, features)
-        statistics = label_free_statistics(champion, features, config)
+        probabilities = registry.predict_probabilities(champion.bundle, features)
+        names, probability = registry.best_classes(champion.bundle, probabilities)
+        statistics = label_free_statistics(champion, features, probabilities, config)
         drift = reported.result()
     judged = judge(champion, statistics, frame, drift.decision, config, names)
     checked = BatchCheck(name, batches.score_frame(frame, names, probability), drift, judged)
@@ -205,11 +206,13 @@ def drift_sample(frame: pd.DataFrame, features: pd.DataFrame, champion: Champion
 
 
 def label_free_statistics(champion: Champion, features: pd.DataFrame,
+                          probabilities: np.ndarray,
                           config: MonitoringConfig) -> BatchStatistics | None:
-    """The batch's calibrated-confidence and novelty statistics (None: no health models)."""
+    """The batch's calibrated-confidence and novelty statistics (None: no health models);
+    `probabilities`: the champion's, of each row of `features`."""
     if champion.health_models is None or champion.thresholds is None:
         return None
-    return sampled_statistics(champion.health_models, features,
+    return sampled_statistics(champion.health_models, features, probabilities,
                               champion.thresholds.uncertain_below, config.judgments.sample_rows)
 
 

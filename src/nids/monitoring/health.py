@@ -42,12 +42,12 @@ class BatchStatistics(BaseModel):
                 "attack_share": self.attack_share, **shares}
 
 
-def row_statistics(models: HealthModels, features: pd.DataFrame,
+def row_statistics(models: HealthModels, features: pd.DataFrame, probabilities: np.ndarray,
                    uncertain_below: float) -> pd.DataFrame:
-    """Per row of `features` (cleaned, with the model's feature columns): the calibrated
-    max-probability (`confidence`), whether it is `uncertain`, `novel`, and the `predicted`
-    class."""
-    probabilities = models.calibrated_probabilities(features)
+    """Per row of `features` (cleaned, with the model's feature columns), whose class
+    probabilities by the model are `probabilities`: the calibrated max-probability
+    (`confidence`), whether it is `uncertain`, `novel`, and the `predicted` class."""
+    probabilities = models.calibrated_probabilities(features, probabilities)
     confidence = probabilities.max(axis=1)
     predicted = np.asarray(models.classes, dtype=object)[probabilities.argmax(axis=1)]
     return pd.DataFrame({"confidence": confidence, "uncertain": confidence < uncertain_below,
@@ -68,10 +68,11 @@ def summarize_rows(rows: pd.DataFrame) -> BatchStatistics:
     )
 
 
-def batch_statistics(models: HealthModels, features: pd.DataFrame,
+def batch_statistics(models: HealthModels, features: pd.DataFrame, probabilities: np.ndarray,
                      uncertain_below: float) -> BatchStatistics:
-    """Statistics of the rows of `features` (cleaned, with the model's feature columns)."""
-    return summarize_rows(row_statistics(models, features, uncertain_below))
+    """Statistics of the rows of `features` (cleaned, with the model's feature columns), whose
+    class probabilities by the model are `probabilities`."""
+    return summarize_rows(row_statistics(models, features, probabilities, uncertain_below))
 
 
 class ClassQuality(BaseModel):

@@ -97,15 +97,16 @@ class Judgments(BaseModel):
                           thresholds.markdown()])
 
 
-def sampled_statistics(models: HealthModels, features: pd.DataFrame, uncertain_below: float,
-                       sample_rows: int) -> BatchStatistics:
-    """The label-free statistics of a batch, from a random sample of at most `sample_rows`
-    rows (shares and means: 50,000 rows estimate them within about 0.005); the class counts
-    are scaled to the whole batch."""
+def sampled_statistics(models: HealthModels, features: pd.DataFrame, probabilities: np.ndarray,
+                       uncertain_below: float, sample_rows: int) -> BatchStatistics:
+    """The label-free statistics of a batch (`probabilities`: the model's, of each row), from
+    a random sample of at most `sample_rows` rows (shares and means: 50,000 rows estimate
+    them within about 0.005); the class counts are scaled to the whole batch."""
     if len(features) <= sample_rows:
-        return batch_statistics(models, features, uncertain_below)
-    sample = features.sample(n=sample_rows, random_state=0)
-    found = batch_statistics(models, sample, uncertain_below)
+        return batch_statistics(models, features, probabilities, uncertain_below)
+    sample = np.sort(np.random.default_rng(0).choice(len(features), sample_rows, replace=False))
+    found = batch_statistics(models, features.iloc[sample], probabilities[sample],
+                             uncertain_below)
     scale = len(features) / sample_rows
     return found.model_copy(update={
         "rows": len(features),

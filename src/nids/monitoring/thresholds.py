@@ -14,6 +14,7 @@ normal range. The ranges are stored with the model version (`monitoring/threshol
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,7 +25,9 @@ from scipy.stats import median_abs_deviation
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring.health import row_statistics, summarize_rows
 from nids.monitoring.judgment_settings import RangeOverride
+from nids.tracking.registry import ModelBundle, predict_probabilities
 from nids.training.calibration import HealthModels
+from nids.training.evaluate import Evaluation
 
 LOW_SIDE = frozenset({"estimated_accuracy"})   # statistics that are bad when they fall
 CHUNK_ROWS, MIN_CHUNKS, K_STD, MIN_MARGIN, UNCERTAIN_BELOW = 2_000, 10, 3.0, 0.02, 0.9
@@ -109,11 +112,12 @@ def chunk_positions(rows: int, chunk_rows: int) -> np.ndarray:
     return (chunk_starts(rows, chunk_rows)[:, None] + np.arange(chunk_rows)).ravel()
 
 
-def chunked_statistics(chunks: pd.DataFrame, models: HealthModels, chunk_rows: int,
-                       uncertain_below: float) -> pd.DataFrame:
-    """One row of statistics per `chunk_rows` consecutive rows of `chunks`; the rows'
-    statistics are computed in one pass, then summarized chunk by chunk."""
-    rows = row_statistics(models, chunks, uncertain_below)
+def chunked_statistics(chunks: pd.DataFrame, probabilities: np.ndarray, models: HealthModels,
+                       chunk_rows: int, uncertain_below: float) -> pd.DataFrame:
+    """One row of statistics per `chunk_rows` consecutive rows of `chunks` (`probabilities`:
+    the model's, of each row); the rows' statistics are computed in one pass, then summarized
+    chunk by chunk."""
+    rows = row_statistics(models, chunks, probabilities, uncertain_below)
     return pd.DataFrame([summarize_rows(rows.iloc[at:at + chunk_rows]).values(models.classes)
                          for at in range(0, len(rows), chunk_rows)])
 
@@ -131,26 +135,47 @@ def rows_of(frames: list[pd.DataFrame], positions: np.ndarray) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def held_out_chunks(splits: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, int]:
-    """The chunks' rows and the chunk size: consecutive chunks of the validation then the
-    test split, each in its time order. These are rows the classifier and the novelty models
-    were not fitted on (on training rows they are overconfident, and their ranges would be
-    too narrow for any new traffic)."""
-    held_out = [splits["validation"], splits["test"]]
-    rows = sum(len(frame) for frame in held_out)
+@dataclass(frozen=True)
+class HeldOutChunks:
+    """The rows of the chunks, the model's probabilities of them, and the chunk size."""
+
+    rows: pd.DataFrame
+    probabilities: np.ndarray
+    size: int
+
+
+def held_out_chunks(splits: dict[str, pd.DataFrame], bundle: ModelBundle,
+                    test_probabilities: np.ndarray) -> HeldOutChunks:
+    """Consecutive chunks of the validation then the test split, each in its time order.
+    These are rows the classifier and the novelty models were not fitted on (on training rows
+    they are overconfident, and their ranges would be too narrow for any new traffic). The
+    model scores the validation rows among them; those of the test split come from its
+    evaluation (`test_probabilities`, every test row)."""
+    validation, test = splits["validation"], splits["test"]
+    rows = len(validation) + len(test)
     size = chunk_size(rows)
-    return rows_of(held_out, chunk_positions(rows, size)), size
+    positions = chunk_positions(rows, size)   # ascending: the validation rows come first
+    chunks = rows_of([validation, test], positions)
+    in_validation = int((positions < len(validation)).sum())
+    probabilities = np.concatenate([
+        predict_probabilities(bundle, chunks.iloc[:in_validation]),
+        test_probabilities[positions[in_validation:] - len(validation)],
+    ])
+    return HeldOutChunks(chunks, probabilities, size)
 
 
-def fit_thresholds(splits: dict[str, pd.DataFrame], models: HealthModels,
-                   per_class: pd.DataFrame) -> Thresholds:
+def fit_thresholds(splits: dict[str, pd.DataFrame], models: HealthModels, bundle: ModelBundle,
+                   evaluation: Evaluation) -> Thresholds:
     """The ranges of every statistic over consecutive chunks of the held-out splits;
-    `per_class` is the champion's test evaluation (recall, f1 per class)."""
-    chunks, size = held_out_chunks(splits)
-    stats = chunked_statistics(chunks, models, size, UNCERTAIN_BELOW)
+    `evaluation` is the model's on the test split (its probabilities of every test row,
+    recall and f1 per class)."""
+    chunks = held_out_chunks(splits, bundle, evaluation.probabilities)
+    stats = chunked_statistics(chunks.rows, chunks.probabilities, models, chunks.size,
+                               UNCERTAIN_BELOW)
     ranges = {name: chunk_range(stats[name], side="low" if name in LOW_SIDE else "high",
                                 robust=is_attack_share(name)) for name in stats}
-    return Thresholds(chunk_rows=size, chunks=len(stats), k=K_STD, min_margin=MIN_MARGIN,
-                      uncertain_below=UNCERTAIN_BELOW, ranges=ranges,
+    per_class = evaluation.per_class
+    return Thresholds(chunk_rows=chunks.size, chunks=len(stats), k=K_STD,
+                      min_margin=MIN_MARGIN, uncertain_below=UNCERTAIN_BELOW, ranges=ranges,
                       champion_recall=per_class["recall"].astype(float).to_dict(),
                       champion_f1=per_class["f1"].astype(float).to_dict())

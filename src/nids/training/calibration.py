@@ -1,8 +1,8 @@
 """What monitoring needs from a model beyond its predictions, fitted when it is trained:
-probabilities calibrated on the validation split (scikit-learn's `CalibratedClassifierCV`
-around the frozen model, isotonic per class) for confidence-based performance estimation,
-and a novelty model (scikit-learn's `IsolationForest`) fitted on the training reference that
-tells which flows lie outside what the model was trained on."""
+probabilities calibrated on the validation split (scikit-learn's `CalibratedClassifierCV`,
+isotonic per class, of the model's probabilities: `ModelProbabilities`) for confidence-based
+performance estimation, and a novelty model (scikit-learn's `IsolationForest`) fitted on the
+training reference that tells which flows lie outside what the model was trained on."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import IsolationForest
 from sklearn.frozen import FrozenEstimator
 
 from nids.data.schema import LABEL_COLUMN
+from nids.tracking.registry import predict_probabilities
 from nids.training.train import TrainedModel, encode
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,27 @@ CALIBRATION_ROWS = 100_000   # validation rows the calibrator is fitted on, at m
 
 
 
+class ModelProbabilities(ClassifierMixin, BaseEstimator):
+    """A classifier whose input is a trained model's class probabilities (one column per
+    class, in the model's order) and whose output is that input. Calibrating it calibrates
+    the model's probabilities: monitoring calibrates those it scored a batch with, and the
+    training run those of its evaluation, instead of predicting the rows a second time."""
+
+    def __init__(self, n_classes: int = 2):
+        self.n_classes = n_classes
+
+    def fit(self, probabilities: np.ndarray | None = None,
+            y: np.ndarray | None = None) -> ModelProbabilities:
+        self.classes_ = np.arange(self.n_classes)
+        return self
+
+    def predict_proba(self, probabilities: np.ndarray) -> np.ndarray:
+        return np.asarray(probabilities)
+
+    def predict(self, probabilities: np.ndarray) -> np.ndarray:
+        return self.classes_[np.asarray(probabilities).argmax(axis=1)]
+
+
 @dataclass
 class HealthModels:
     """The calibrated classifier and the novelty model of one model version."""
@@ -45,8 +68,13 @@ class HealthModels:
     classes: list[str]
     features: list[str]
 
-    def calibrated_probabilities(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated class probabilities, one column per class in `classes` order."""
+    def calibrated_probabilities(self, features: pd.DataFrame,
+                                 probabilities: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities of the rows of `features`, whose probabilities by
+        the model are `probabilities`; one column per class in `classes` order."""
+        if isinstance(self.calibrator.estimator.estimator, ModelProbabilities):
+            return self.calibrator.predict_proba(probabilities)
+        # versions logged before calibrated the frozen model itself, on its features
         return self.calibrator.predict_proba(features[self.features])
 
     def is_novel(self, features: pd.DataFrame, predicted: np.ndarray) -> np.ndarray:
@@ -88,9 +116,11 @@ def calibration_rows(splits: dict[str, pd.DataFrame], classes: list[str],
 
 
 def fit_calibrator(trained: TrainedModel, rows: pd.DataFrame) -> CalibratedClassifierCV:
-    """Isotonic calibration, one class against the rest, of the frozen model."""
-    calibrator = CalibratedClassifierCV(FrozenEstimator(trained.model), method="isotonic")
-    calibrator.fit(rows[trained.features], encode(rows[LABEL_COLUMN], trained.classes))
+    """Isotonic calibration, one class against the rest, of the model's probabilities."""
+    given = FrozenEstimator(ModelProbabilities(len(trained.classes)).fit())
+    calibrator = CalibratedClassifierCV(given, method="isotonic")
+    calibrator.fit(predict_probabilities(trained.bundle, rows),
+                   encode(rows[LABEL_COLUMN], trained.classes))
     return calibrator
 
 

@@ -24,7 +24,7 @@ def monitoring_models(trained: TrainedModel, splits: dict[str, pd.DataFrame],
                       seed: int) -> tuple[HealthModels, Thresholds]:
     """Calibrator and novelty model, and the normal ranges from the training chunks."""
     models = fit_health_models(trained, splits, reference, seed)
-    thresholds = fit_thresholds(splits, models, evaluation.per_class)
+    thresholds = fit_thresholds(splits, models, trained.bundle, evaluation)
     logger.info("Monitoring thresholds from %d chunks of %d rows: %s", thresholds.chunks,
                 thresholds.chunk_rows,
                 {k: round(v.mean, 4) for k, v in thresholds.ranges.items()})
