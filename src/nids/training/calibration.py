@@ -37,7 +37,6 @@ NOVELTY_CONTAMINATION = 0.03
 CALIBRATION_ROWS = 100_000   # validation rows the calibrator is fitted on, at most
 
 
-
 class ModelProbabilities(ClassifierMixin, BaseEstimator):
     """A classifier whose input is a trained model's class probabilities (one column per
     class, in the model's order) and whose output is that input. Calibrating it calibrates

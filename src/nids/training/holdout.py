@@ -88,8 +88,8 @@ def rows_not_in(frame: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
 
 
 def rows_where(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The rows of `frame` where `keep` is True, indexed from 0; `frame` itself, not a copy,
-    when that is every row (a retrain on the same data: nothing to leave out)."""
+    """The rows of `frame` where `keep` is True, indexed from 0; when that is every row (a
+    retrain on the same data: nothing to leave out), the same rows without a copy."""
     if keep.all():
         return frame.reset_index(drop=True)
     return frame[keep].reset_index(drop=True)
