@@ -57,8 +57,8 @@ def test_chunk_rows_are_taken_from_the_splits_as_from_their_concatenation():
 
 def test_chunk_probabilities_of_test_rows_come_from_the_evaluation(health_champion):
     """The model scores the chunks' validation rows; those of the test split are the
-    evaluation's probabilities of the same rows (here, the model's own, shifted a little so
-    that taking them and scoring the rows again tell apart)."""
+    evaluation's probabilities of the same rows (here the model's own plus 1, so that
+    taking them and scoring the rows again differ)."""
     bundle = health_champion.bundle
     splits = {"validation": flows(700, 1), "test": flows(900, 2)}
     evaluated = predict_probabilities(bundle, splits["test"]) + 1.0
