@@ -28,6 +28,20 @@ def test_point_scores_are_scikit_learns(predictions) -> None:
     assert table.at[MACRO_F1, "f1"] == pytest.approx(expected.mean())
 
 
+@pytest.mark.parametrize("count", [15, 16, 300])
+def test_class_codes_hold_every_confusion_cell(count) -> None:
+    """The codes are the smallest integers that hold count**2 confusion cells (one byte up to
+    15 classes, four bytes for 300): the last classes' scores are still scikit-learn's."""
+    rng = np.random.default_rng(count)
+    names = np.array([f"class {i:03d}" for i in range(count)], dtype=object)
+    true = names[np.r_[np.arange(count), rng.integers(0, count, 3_000)]]
+    noise = names[rng.integers(0, count, len(true))]
+    predicted = np.where(rng.random(len(true)) < 0.8, true, noise)
+    table = f1_intervals(true, predicted, 5, 0.95, seed=1)
+    expected = f1_score(true, predicted, labels=list(names), average=None, zero_division=0)
+    np.testing.assert_allclose(table.loc[list(names), "f1"], expected)
+
+
 def test_intervals_hold_the_score_and_widen_for_rare_classes(predictions) -> None:
     table = f1_intervals(*predictions, 200, 0.95, seed=1)
     assert ((table.low <= table.f1) & (table.f1 <= table.high)).all()

@@ -41,8 +41,11 @@ def f1_intervals(true: pd.Series | np.ndarray, predicted: np.ndarray, resamples:
     true_names = np.asarray(true, dtype=object)
     classes = sorted(set(true_names) | set(predicted))
     codes = {name: code for code, name in enumerate(classes)}
-    true_codes = np.array([codes[name] for name in true_names])
-    predicted_codes = np.array([codes[name] for name in predicted])
+    # The smallest integers that hold a confusion cell's index (`_f1_scores`): every resample
+    # gathers both arrays; 200 resamples of 566,147 rows of 15 classes take 5.0 s, 8.0 s as int64.
+    dtype = np.min_scalar_type(len(classes) ** 2)
+    true_codes = np.array([codes[name] for name in true_names], dtype=dtype)
+    predicted_codes = np.array([codes[name] for name in predicted], dtype=dtype)
     present = np.flatnonzero(np.isin(np.arange(len(classes)), np.unique(true_codes)))
 
     def statistic(sample_true: np.ndarray, sample_predicted: np.ndarray) -> np.ndarray:
