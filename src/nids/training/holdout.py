@@ -82,9 +82,14 @@ def learnt_rows(splits: dict[str, pd.DataFrame]) -> np.ndarray:
     return np.concatenate([row_hashes(splits[name]) for name in ("train", "validation")])
 
 
+def not_in(frame: pd.DataFrame, known: np.ndarray) -> np.ndarray:
+    """Whether each row's `row_hashes` is not among `known`."""
+    return ~np.isin(row_hashes(frame), known)
+
+
 def rows_not_in(frame: pd.DataFrame, known: np.ndarray) -> pd.DataFrame:
     """The rows of `frame` whose `row_hashes` are not among `known`."""
-    return rows_where(frame, ~np.isin(row_hashes(frame), known))
+    return rows_where(frame, not_in(frame, known))
 
 
 def rows_where(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -156,7 +161,7 @@ def score_test_split(test: pd.DataFrame, trained_rows: np.ndarray | None,
     them when it is None). The candidate's come from its probabilities of the whole split
     (`candidate_probabilities`, from its evaluation): only the champion scores the rows."""
     keep = (np.ones(len(test), dtype=bool) if trained_rows is None
-            else ~np.isin(row_hashes(test), trained_rows))
+            else not_in(test, trained_rows))
     left_out = None if trained_rows is None else int((~keep).sum())
     if not keep.any():
         return SplitScores(champion.version, 0, left_out, None, None)
