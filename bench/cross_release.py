@@ -56,7 +56,7 @@ def load(paths: list[Path]) -> pd.DataFrame:
 def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
     f = config.features
     splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed)
+                          f.max_rows_per_class, f.seed, f.max_benign_rows)
     return Trained(train_on_splits(splits, config.model), splits["test"])
 
 

@@ -49,7 +49,7 @@ def score(frame: pd.DataFrame) -> pd.DataFrame:
     config = load_training_config()
     f = config.features
     splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed)
+                          f.max_rows_per_class, f.seed, f.max_benign_rows)
     trained = train_on_splits(splits, config.model)
     result = evaluate_model(trained.bundle, splits["test"])
     return result.per_class.loc[result.per_class["support"] > 0, ["f1", "support"]]

@@ -75,7 +75,8 @@ def compare(title: str, frame: pd.DataFrame, config: TrainingConfig,
     """Configured against searched settings on one random split of `frame`."""
     features = config.features
     splits = build_splits(frame, features.label_grouping, features.validation_share,
-                          features.test_share, features.max_rows_per_class, features.seed)
+                          features.test_share, features.max_rows_per_class, features.seed,
+                          features.max_benign_rows)
     print(f"\n== {title}: {len(frame):,} rows, split "
           f"{ {name: len(split) for name, split in splits.items()} }")
     default_f1, default_intervals, seconds = score(splits, config.model, 200, features.seed)

@@ -54,7 +54,7 @@ def train_champion(sample: pd.DataFrame, left_out: str | None) -> check.Champion
     frame = sample if left_out is None else sample[sample[LABEL_COLUMN].astype(str) != left_out]
     f = config.features
     splits = build_splits(frame.reset_index(drop=True), f.label_grouping, f.validation_share,
-                          f.test_share, f.max_rows_per_class, f.seed)
+                          f.test_share, f.max_rows_per_class, f.seed, f.max_benign_rows)
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
     reference = reference_sample(splits["train"], trained.bundle, f.reference_rows, f.seed)

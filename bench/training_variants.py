@@ -12,7 +12,8 @@ sitting (or of an earlier one, kept in the cache).
     .venv/bin/python -m bench.training_variants baseline max_bin=64 "max_depth=6,rows=50000"
 
 A variant is `baseline` (config/training.yaml as it is) or comma-separated `key=value` pairs:
-any XGBoostConfig field, `rows` (features.max_rows_per_class of the training split) or
+any XGBoostConfig field, `rows` (features.max_rows_per_class of the training split),
+`benign_rows` (features.max_benign_rows, BENIGN's own cap; `none`: BENIGN has `rows`) or
 `multi_strategy` (XGBoost's `one_output_per_tree` or `multi_output_tree`, set on the booster
 before its first round).
 --real also scores each variant on the real rows of ../shared (the official sample and the
@@ -36,7 +37,7 @@ import xgboost as xgb
 from nids.config import DataSource, TrainingConfig, XGBoostConfig, load_training_config
 from nids.data.generate import FULL_SCALE_ROWS
 from nids.data.ingest import load_inputs
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.schema import BENIGN, FEATURE_COLUMNS, LABEL_COLUMN
 from nids.data.sources import load_training_data
 from nids.data.validate import raise_on_problems, validate_frame
 from nids.paths import DATA_DIR, PROJECT_ROOT
@@ -71,15 +72,18 @@ class Variant:
     params: XGBoostConfig
     rows: int | None
     strategy: str | None
+    benign_rows: int | None   # None: BENIGN has the other classes' cap
 
     @classmethod
     def parse(cls, spec: str, config: TrainingConfig, n_jobs: int) -> Variant:
         settings = {} if spec == "baseline" else dict(p.split("=", 1) for p in spec.split(","))
         rows = settings.pop("rows", config.features.max_rows_per_class)
         strategy = settings.pop("multi_strategy", None)
+        benign_rows = settings.pop("benign_rows", config.features.max_benign_rows)
         params = XGBoostConfig.model_validate({**config.model.model_dump(), "n_jobs": n_jobs,
                                                **settings})
-        return cls(spec, params, None if rows in (None, "none") else int(rows), strategy)
+        return cls(spec, params, None if rows in (None, "none") else int(rows), strategy,
+                   None if benign_rows in (None, "none") else int(benign_rows))
 
 
 def full_scale_splits(config: TrainingConfig) -> dict[str, pd.DataFrame]:
@@ -102,18 +106,20 @@ def full_scale_splits(config: TrainingConfig) -> dict[str, pd.DataFrame]:
     return splits
 
 
-def capped(train: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+def capped(train: pd.DataFrame, rows: int | None, seed: int,
+           benign_rows: int | None) -> pd.DataFrame:
     """The training split as build_splits caps it (same generator, same relative choices)."""
-    if rows is None:
+    caps = None if benign_rows is None else {BENIGN: benign_rows}
+    if rows is None and caps is None:
         return train
-    kept = undersample(np.arange(len(train)), train[LABEL_COLUMN], rows, seed)
+    kept = undersample(np.arange(len(train)), train[LABEL_COLUMN], rows, seed, caps)
     return train.iloc[kept].reset_index(drop=True)
 
 
 def fit(variant: Variant, splits: dict[str, pd.DataFrame], seed: int,
         ) -> tuple[TrainedModel, float, int]:
     """(model, fit seconds, training rows) of a variant, as train_on_splits fits it."""
-    train = capped(splits["train"], variant.rows, seed)
+    train = capped(splits["train"], variant.rows, seed, variant.benign_rows)
     features, dropped = select_features(train[list(FEATURE_COLUMNS)])
     classes = class_order(train[LABEL_COLUMN])
     callbacks = [Strategy(variant.strategy)] if variant.strategy else None
@@ -142,7 +148,7 @@ def real_rows(variant: Variant, config: TrainingConfig) -> str:
         for name, paths in REAL_SETS.items():
             frame = load_inputs(paths, Path(folder), verify=False).frame
             splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                                  f.max_rows_per_class, f.seed)
+                                  f.max_rows_per_class, f.seed, f.max_benign_rows)
             trained, _, _ = fit(variant, splits, f.seed)
             scores.append(f"{name} {evaluate_model(trained.bundle, splits['test']).macro_f1:.4f}")
     return "; ".join(scores)

@@ -168,9 +168,14 @@ class FeatureConfig(StrictModel):
     validation_share: float = Field(0.1, gt=0, lt=0.5)
     test_share: float = Field(0.2, gt=0, lt=0.5)
     max_rows_per_class: int | None = Field(
-        100_000, ge=1_000,
+        50_000, ge=1_000,
         description="Undersample any class above this many rows in the training split only "
         "(keeps full-scale training within minutes; validation and test keep every row).",
+    )
+    max_benign_rows: int | None = Field(
+        100_000, ge=1_000,
+        description="BENIGN's own cap in the training split: benign traffic is the most varied "
+        "class, and the one a false alarm comes from (empty: max_rows_per_class).",
     )
     reference_rows: int = Field(
         50_000, ge=100, description="Rows of the reference sample logged with the model."

@@ -106,7 +106,7 @@ def test_model_trained_on_the_sample_scores_as_published(loaded):
     frame, _ = loaded[SAMPLE]
     f = config.features
     splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed)
+                          f.max_rows_per_class, f.seed, f.max_benign_rows)
     trained = train_on_splits(splits, config.model)
     result = evaluate_model(trained.bundle, splits["test"])
     assert result.accuracy >= 0.99

@@ -90,6 +90,16 @@ def test_undersample_caps_each_class():
     assert len(set(kept)) == len(kept)
 
 
+def test_undersample_gives_a_class_its_own_cap():
+    classes = pd.Series(["a"] * 50 + ["b"] * 40 + ["c"] * 5)
+    positions = np.arange(0, 95)
+    kept = undersample(positions, classes, max_rows=10, seed=0, caps={"b": 30})
+    assert classes.iloc[kept].value_counts().to_dict() == {"b": 30, "a": 10, "c": 5}
+    # without a cap for the others, only the capped class loses rows
+    only_b = undersample(positions, classes, max_rows=None, seed=0, caps={"b": 30})
+    assert classes.iloc[only_b].value_counts().to_dict() == {"a": 50, "b": 30, "c": 5}
+
+
 @pytest.fixture
 def flows():
     labels = (["BENIGN"] * 300 + ["DoS Hulk"] * 60 + ["Heartbleed"] * 3
@@ -108,6 +118,17 @@ def test_build_splits_caps_classes_in_training_only(flows):
     assert full["train"][LABEL_COLUMN].value_counts()["BENIGN"] == 210
     for name in ("validation", "test"):
         pd.testing.assert_frame_equal(capped[name], full[name])
+
+
+def test_build_splits_gives_benign_its_own_cap(flows):
+    splits = build_splits(flows, LabelGrouping.LABELS, 0.1, 0.2, 20, seed=1, max_benign_rows=100)
+    train_counts = splits["train"][LABEL_COLUMN].value_counts()
+    assert train_counts["BENIGN"] == 100
+    assert train_counts["DoS Hulk"] == 20
+    assert train_counts["Web Attack - XSS"] == 14   # below both caps
+    families = build_splits(flows, LabelGrouping.FAMILIES, 0.1, 0.2, 20, seed=1,
+                            max_benign_rows=100)   # BENIGN is a family of its own
+    assert families["train"][LABEL_COLUMN].value_counts()["BENIGN"] == 100
 
 
 def test_build_splits_returns_cleaned_features_and_the_class(flows):

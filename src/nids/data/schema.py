@@ -61,6 +61,7 @@ def canonical_header(raw_header: list[str] | tuple[str, ...]) -> list[str]:
 FEATURE_COLUMNS: tuple[str, ...] = tuple(canonical_header(OFFICIAL_FEATURE_HEADER))
 LABEL_COLUMN = "label"
 PREDICTION_COLUMN = "prediction"  # the predicted class, in scored frames and saved scores
+BENIGN = "BENIGN"   # the class of benign flows, by label and by family
 
 # The 15 labels of the official CICIDS2017 files.
 CICIDS2017_LABELS: tuple[str, ...] = (

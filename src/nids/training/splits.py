@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nids.config import FeatureConfig, LabelGrouping
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
+from nids.data.schema import BENIGN, FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
 from nids.io import atomic_path, release_arrow_memory
 from nids.training.features import clean_features
 
@@ -68,27 +68,36 @@ def stratified_split(
 
 
 def undersample(
-    positions: np.ndarray, classes: pd.Series, max_rows: int, seed: int
+    positions: np.ndarray, classes: pd.Series, max_rows: int | None, seed: int,
+    caps: dict[str, int] | None = None,
 ) -> np.ndarray:
-    """Keep at most `max_rows` rows of each class among `positions`."""
+    """Keep at most `max_rows` rows of each class among `positions` (None: every row), or
+    the class's own cap in `caps`."""
     rng = np.random.default_rng(seed)
     of_positions = classes.to_numpy()[positions]
     kept = []
     for name in pd.unique(of_positions):
         rows = positions[of_positions == name]
-        kept.append(rng.choice(rows, max_rows, replace=False) if len(rows) > max_rows else rows)
+        cap = (caps or {}).get(name, max_rows)
+        kept.append(rows if cap is None or len(rows) <= cap else
+                    rng.choice(rows, cap, replace=False))
     return np.sort(np.concatenate(kept))
 
 
 def build_splits(
     frame: pd.DataFrame, grouping: LabelGrouping, validation_share: float,
     test_share: float, max_rows_per_class: int | None, seed: int,
+    max_benign_rows: int | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Cleaned features plus `label` (the class) for the train, validation and test splits."""
+    """Cleaned features plus `label` (the class) for the train, validation and test splits;
+    the training split keeps at most `max_rows_per_class` rows of a class and
+    `max_benign_rows` of BENIGN (None: BENIGN has the other classes' cap)."""
     classes = class_labels(frame[LABEL_COLUMN], grouping)
     positions = stratified_split(classes, validation_share, test_share, seed)
-    if max_rows_per_class is not None:
-        positions["train"] = undersample(positions["train"], classes, max_rows_per_class, seed)
+    caps = None if max_benign_rows is None else {BENIGN: max_benign_rows}
+    if max_rows_per_class is not None or caps:
+        positions["train"] = undersample(positions["train"], classes, max_rows_per_class, seed,
+                                         caps)
     return split_frames(frame, classes, positions)
 
 
@@ -152,7 +161,8 @@ def load_or_build_splits(
     splits = load_splits(folder)
     if splits is None:
         splits = build_splits(frame, features.label_grouping, features.validation_share,
-                              features.test_share, features.max_rows_per_class, features.seed)
+                              features.test_share, features.max_rows_per_class, features.seed,
+                              features.max_benign_rows)
         save_splits(splits, folder)
     release_arrow_memory()   # the Parquet reads' and writes' buffers
     return splits, folder
