@@ -29,7 +29,7 @@ from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
 from nids.training.evaluate import Evaluation, evaluate_model
 from nids.training.features import clean_features
-from nids.training.splits import build_splits
+from nids.training.splits import configured_splits
 from nids.training.train import TrainedModel, train_on_splits
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -54,9 +54,7 @@ def load(paths: list[Path]) -> pd.DataFrame:
 
 
 def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
-    f = config.features
-    splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed, f.max_benign_rows)
+    splits = configured_splits(frame, config.features)
     return Trained(train_on_splits(splits, config.model), splits["test"])
 
 

@@ -31,7 +31,7 @@ from nids.data.ingest import read_input
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
 from nids.paths import PROJECT_ROOT
 from nids.training.evaluate import evaluate_model
-from nids.training.splits import build_splits
+from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
 REAL = PROJECT_ROOT.parent / "shared" / "cicids2017"
@@ -47,9 +47,7 @@ def load(path: Path) -> pd.DataFrame:
 
 def score(frame: pd.DataFrame) -> pd.DataFrame:
     config = load_training_config()
-    f = config.features
-    splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed, f.max_benign_rows)
+    splits = configured_splits(frame, config.features)
     trained = train_on_splits(splits, config.model)
     result = evaluate_model(trained.bundle, splits["test"])
     return result.per_class.loc[result.per_class["support"] > 0, ["f1", "support"]]

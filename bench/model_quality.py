@@ -34,7 +34,7 @@ from nids.training.day_evaluation import evaluate_by_day
 from nids.training.evaluate import evaluate_model
 from nids.training.intervals import MACRO_F1, f1_intervals
 from nids.training.search import search_params
-from nids.training.splits import build_splits
+from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -74,9 +74,7 @@ def compare(title: str, frame: pd.DataFrame, config: TrainingConfig,
             search: SearchConfig) -> None:
     """Configured against searched settings on one random split of `frame`."""
     features = config.features
-    splits = build_splits(frame, features.label_grouping, features.validation_share,
-                          features.test_share, features.max_rows_per_class, features.seed,
-                          features.max_benign_rows)
+    splits = configured_splits(frame, features)
     print(f"\n== {title}: {len(frame):,} rows, split "
           f"{ {name: len(split) for name, split in splits.items()} }")
     default_f1, default_intervals, seconds = score(splits, config.model, 200, features.seed)

@@ -37,7 +37,7 @@ from nids.monitoring import check, frames
 from nids.training.evaluate import evaluate_model
 from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
-from nids.training.splits import build_splits
+from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -53,8 +53,7 @@ def train_champion(sample: pd.DataFrame, left_out: str | None) -> check.Champion
     config = load_training_config()
     frame = sample if left_out is None else sample[sample[LABEL_COLUMN].astype(str) != left_out]
     f = config.features
-    splits = build_splits(frame.reset_index(drop=True), f.label_grouping, f.validation_share,
-                          f.test_share, f.max_rows_per_class, f.seed, f.max_benign_rows)
+    splits = configured_splits(frame.reset_index(drop=True), f)
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
     reference = reference_sample(splits["train"], trained.bundle, f.reference_rows, f.seed)

@@ -43,7 +43,14 @@ from nids.data.validate import raise_on_problems, validate_frame
 from nids.paths import DATA_DIR, PROJECT_ROOT
 from nids.training.evaluate import Evaluation, evaluate_model
 from nids.training.features import select_features
-from nids.training.splits import build_splits, class_order, load_splits, save_splits, undersample
+from nids.training.splits import (
+    build_splits,
+    class_order,
+    configured_splits,
+    load_splits,
+    save_splits,
+    undersample,
+)
 from nids.training.train import TrainedModel, train_model
 
 CACHE = Path("/tmp/fit13-cache")
@@ -147,8 +154,7 @@ def real_rows(variant: Variant, config: TrainingConfig) -> str:
     with tempfile.TemporaryDirectory() as folder:
         for name, paths in REAL_SETS.items():
             frame = load_inputs(paths, Path(folder), verify=False).frame
-            splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                                  f.max_rows_per_class, f.seed, f.max_benign_rows)
+            splits = configured_splits(frame, f)
             trained, _, _ = fit(variant, splits, f.seed)
             scores.append(f"{name} {evaluate_model(trained.bundle, splits['test']).macro_f1:.4f}")
     return "; ".join(scores)

@@ -11,7 +11,7 @@ from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, MACHINE_LEARNING_HEA
 from nids.data.validate import validate_frame
 from nids.paths import PROJECT_ROOT
 from nids.training.evaluate import evaluate_model
-from nids.training.splits import build_splits
+from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
 SHARED = PROJECT_ROOT.parent / "shared" / "cicids2017"
@@ -104,9 +104,7 @@ def test_real_files_pass_validation(loaded, name):
 def test_model_trained_on_the_sample_scores_as_published(loaded):
     config = load_training_config()
     frame, _ = loaded[SAMPLE]
-    f = config.features
-    splits = build_splits(frame, f.label_grouping, f.validation_share, f.test_share,
-                          f.max_rows_per_class, f.seed, f.max_benign_rows)
+    splits = configured_splits(frame, config.features)
     trained = train_on_splits(splits, config.model)
     result = evaluate_model(trained.bundle, splits["test"])
     assert result.accuracy >= 0.99

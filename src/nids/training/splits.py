@@ -101,6 +101,13 @@ def build_splits(
     return split_frames(frame, classes, positions)
 
 
+def configured_splits(frame: pd.DataFrame, features: FeatureConfig) -> dict[str, pd.DataFrame]:
+    """`build_splits` with the classes, shares, caps and seed of `features`."""
+    return build_splits(frame, features.label_grouping, features.validation_share,
+                        features.test_share, features.max_rows_per_class, features.seed,
+                        features.max_benign_rows)
+
+
 def split_frames(frame: pd.DataFrame, classes: pd.Series,
                  positions: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
     """Cleaned features plus `label` (the class) of the rows at each split's positions."""
@@ -160,9 +167,7 @@ def load_or_build_splits(
     folder = splits_folder(processed_dir, fingerprint, features, days)
     splits = load_splits(folder)
     if splits is None:
-        splits = build_splits(frame, features.label_grouping, features.validation_share,
-                              features.test_share, features.max_rows_per_class, features.seed,
-                              features.max_benign_rows)
+        splits = configured_splits(frame, features)
         save_splits(splits, folder)
     release_arrow_memory()   # the Parquet reads' and writes' buffers
     return splits, folder
