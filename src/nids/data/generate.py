@@ -20,14 +20,13 @@ from nids.data.daytime import FILE_HOURS, WHOLE_DAY, attack_times, benign_times,
 from nids.data.derive import derive_features
 from nids.data.official import OFFICIAL_FILES, day_names, day_of
 from nids.data.profiles import ClassProfile, load_profiles, sample_base, sample_ports
-from nids.data.schema import FEATURE_COLUMNS, MACHINE_LEARNING_HEADER
+from nids.data.schema import BENIGN, FEATURE_COLUMNS, MACHINE_LEARNING_HEADER
 from nids.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
 FULL_SCALE_ROWS = sum(f.rows for f in OFFICIAL_FILES.values())  # 2,830,743
 MIN_CLASS_ROWS = 12  # so that a rare class still lands in train, validation and test
-BENIGN = "BENIGN"
 
 
 def class_counts(rows: int, days: list[str] | None = None) -> dict[str, dict[str, int]]:

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from nids.data.schema import BENIGN
 from nids.training.calibration import HealthModels
 from nids.training.evaluate import evaluate
 
-BENIGN = "BENIGN"
 HealthVerdict = Literal["healthy", "degraded"]
 
 

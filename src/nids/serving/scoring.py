@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nids.data.schema import BENIGN
 from nids.serving.model import ServedModel
 from nids.tracking import registry
 from nids.training.features import clean_features
-
-BENIGN_CLASS = "BENIGN"
 
 
 class ExplainMode(StrEnum):
@@ -57,7 +56,7 @@ def rows_to_explain(predictions: np.ndarray, mode: ExplainMode) -> np.ndarray:
     if mode is ExplainMode.ALL:
         return np.arange(len(predictions))
     if mode is ExplainMode.FLAGGED:
-        return np.flatnonzero(predictions != BENIGN_CLASS)
+        return np.flatnonzero(predictions != BENIGN)
     return np.empty(0, dtype=np.int64)
 
 

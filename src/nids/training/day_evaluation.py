@@ -23,14 +23,12 @@ import pandas as pd
 
 from nids.config import DaySplitConfig, FeatureConfig, XGBoostConfig
 from nids.data.official import day_names
-from nids.data.schema import LABEL_COLUMN
+from nids.data.schema import BENIGN, LABEL_COLUMN
 from nids.training.evaluate import evaluate_model
 from nids.training.splits import class_labels, split_frames, stratified_split, undersample
 from nids.training.train import train_on_splits
 
 logger = logging.getLogger(__name__)
-
-BENIGN = "BENIGN"   # the class of benign rows, by label and by family
 
 
 @dataclass(frozen=True)
