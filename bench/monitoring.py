@@ -23,9 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from bench.prefect_server import prefect_server
 from bench.rss import RssSampler
 from flows.monitoring import monitoring_flow
 from flows.training import training_flow
@@ -108,18 +107,13 @@ def timed_flow(frame, folder: Path, rows: int, seed: int) -> None:
     config.retrain.enabled = False
     config.retrain.training_config = load_training_config()   # for its corpus folder:
     config.retrain.training_config.data.corpus.dir = str(folder / "corpus")   # not the project's
-    server = SubprocessASGIServer()
-    server.start()
-    try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            sampler = RssSampler()
-            sampler.start()
-            started = time.perf_counter()
-            [outcome] = monitoring_flow(config=config)
-            wall = time.perf_counter() - started
-            sampler.running = False
-    finally:
-        server.stop()
+    with prefect_server():
+        sampler = RssSampler()
+        sampler.start()
+        started = time.perf_counter()
+        [outcome] = monitoring_flow(config=config)
+        wall = time.perf_counter() - started
+        sampler.running = False
     print(f"monitoring flow on {rows:,} rows ({size / 1e6:.0f} MB CSV): "
           f"{wall:.1f} s wall, peak RSS {sampler.peak() / 1e9:.2f} GB "
           f"(verdict {outcome.verdict})")
