@@ -34,10 +34,11 @@ def atomic_path(path: Path, temp_dir: Path | None = None) -> Iterator[Path]:
 
 @contextmanager
 def temporary_parquet(frame: pd.DataFrame, name: str = "reference.parquet") -> Iterator[Path]:
-    """Write a frame to a Parquet file in a temporary folder that is removed afterwards."""
+    """Write a frame to a Parquet file (`write_parquet`) in a temporary folder that is removed
+    afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
-        frame.to_parquet(path, index=False)
+        write_parquet(frame, path)
         yield path
 
 
