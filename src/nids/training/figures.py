@@ -16,7 +16,9 @@ TOP_FEATURES = 20
 
 def plot_precision_recall(frame: pd.DataFrame, probabilities: np.ndarray,
                           classes: list[str]) -> Figure:
-    """One precision-recall curve per class the model knows and `frame` holds (one vs rest)."""
+    """One precision-recall curve per class the model knows and `frame` holds (one vs rest).
+    scikit-learn's `drop_intermediate` leaves out the thresholds that would not show on the
+    plotted curve (the average precision in the legend is computed on all of them)."""
     figure = Figure(figsize=(9, 7))
     axes = figure.subplots()
     truth = frame[LABEL_COLUMN].to_numpy()
@@ -24,7 +26,8 @@ def plot_precision_recall(frame: pd.DataFrame, probabilities: np.ndarray,
         positives = truth == name
         if positives.any():
             PrecisionRecallDisplay.from_predictions(positives, probabilities[:, column],
-                                                    name=f"{name} ({positives.sum()})", ax=axes)
+                                                    name=f"{name} ({positives.sum()})", ax=axes,
+                                                    drop_intermediate=True)
     axes.set_title("Precision-recall per class on the test split (rows in brackets)")
     axes.legend(loc="lower left", fontsize=7)
     figure.tight_layout()
