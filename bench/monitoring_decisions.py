@@ -76,6 +76,7 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
                      "drift": j.drift, "retrain": checked.retrain,
                      "est_acc": round(s.estimated_accuracy, 3),
                      "unsure": round(s.uncertain_share, 3), "novel": round(s.novel_share, 3),
+                     "rare_port": round(s.rare_port_share, 3),
                      **limits(champion, s.rows, config),
                      "attack": round(s.attack_share, 3),
                      "why": "; ".join(j.health.crossed + j.incident.crossed)[:160]})
@@ -84,10 +85,11 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
 
 
 def limits(champion: check.Champion, rows: int, config) -> dict[str, float]:
-    """The unsure and novel shares' upper limits for a batch of `rows` rows."""
+    """The unsure, novel and rare-port shares' upper limits for a batch of `rows` rows."""
     overrides = config.judgments.overrides
     return {f"{name}_max": round(champion.thresholds.limit(statistic, rows, overrides), 3)
-            for name, statistic in (("unsure", "uncertain_share"), ("novel", "novel_share"))}
+            for name, statistic in (("unsure", "uncertain_share"), ("novel", "novel_share"),
+                                    ("rare_port", "rare_port_share"))}
 
 
 def day_slices() -> list[tuple[str, pd.DataFrame]]:

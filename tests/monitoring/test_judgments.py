@@ -3,6 +3,7 @@ calibrator, novelty models and calibrated thresholds."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -43,8 +44,8 @@ def test_calibrated_probabilities_and_thresholds_come_from_the_training_data(hea
     assert probabilities.shape == (200, 3)
     assert probabilities.sum(axis=1) == pytest.approx(1.0)
     assert thresholds.chunks >= 10 and thresholds.chunk_rows == 600  # 6,000 held-out rows
-    assert {"estimated_accuracy", "uncertain_share", "novel_share", "attack_share",
-            "share:DDoS", "share:PortScan"} == set(thresholds.ranges)
+    assert {"estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share",
+            "attack_share", "share:DDoS", "share:PortScan"} == set(thresholds.ranges)
     assert thresholds.ranges["attack_share"].mean == pytest.approx(0.2, abs=0.03)
     assert thresholds.champion_recall["DDoS"] > 0.95
     assert "| attack_share |" in thresholds.markdown()
@@ -116,6 +117,48 @@ def test_labels_are_asked_for_only_when_health_degrades_on_an_unlabelled_batch(
     assert novel[is_bot].mean() > 0.9 and novel[~is_bot].mean() < 0.1  # the unseen flows first
     healthy = judged(flows(ROWS, 10), health_champion, config, labels=False)
     assert not actions.needs_labels(healthy, labelled=False)
+
+
+def test_flows_called_benign_on_ports_benign_training_traffic_hardly_used_degrade_health(
+        health_champion, config):
+    """A scan or a beacon the model never saw passes for benign traffic, but not on benign
+    traffic's ports: half the flows of a benign batch go to a port under 0.1% of the benign
+    training flows (the builder's benign ports are round(lognormal(3, 0.5)): 100 is beyond
+    z = 3)."""
+    models = health_champion.health_models
+    assert models.benign_ports.get(100, 0.0) < 0.001
+    batch = flows(ROWS, 16, ("BENIGN",), (1.0,))
+    batch.loc[: ROWS // 2 - 1, "destination_port"] = 100.0
+    checked = judged(batch, health_champion, config, labels=False)
+    health = checked.judgments.health
+    assert health.statistics.attack_share < 0.05   # still called benign
+    assert health.statistics.rare_port_share == pytest.approx(0.5, abs=0.03)
+    assert health.verdict == "degraded" and checked.retrain
+    assert actions.needs_labels(checked, labelled=False)
+    novelty = actions.novelty_of(batch, checked, health_champion)   # asked for first
+    assert novelty[: ROWS // 2].mean() == 1.0 and novelty[ROWS // 2:].mean() < 0.1
+    assert any(text.startswith("rare port share 0.5") for text in health.crossed)
+    assert "called benign on a rare port 0.5" in health.markdown()
+    assert judged(flows(ROWS, 16, ("BENIGN",), (1.0,)), health_champion, config,
+                  labels=False).judgments.health.statistics.rare_port_share < 0.05
+
+
+def test_versions_logged_without_a_port_table_are_judged_without_the_statistic(
+        health_champion, config):
+    """Health models pickled before `benign_ports` existed lack the attribute; their
+    thresholds lack the range."""
+    older = copy.copy(health_champion.health_models)
+    del older.__dict__["benign_ports"]
+    thresholds = health_champion.thresholds.model_copy(update={"ranges": {
+        name: r for name, r in health_champion.thresholds.ranges.items()
+        if name != "rare_port_share"}})
+    champion = dataclasses.replace(health_champion, health_models=older, thresholds=thresholds)
+    batch = flows(ROWS, 16, ("BENIGN",), (1.0,))
+    batch.loc[: ROWS // 2 - 1, "destination_port"] = 100.0
+    health = judged(batch, champion, config, labels=False).judgments.health
+    assert health.statistics.rare_port_share is None
+    assert "rare_port_share" not in health.statistics.values([])
+    assert health.verdict == "healthy" and "rare port" not in health.markdown()
 
 
 def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):

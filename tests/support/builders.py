@@ -100,5 +100,6 @@ def class_flows(rows: int, seed: int, classes: tuple[str, ...] = ("BENIGN", "DDo
     values = rng.lognormal(3, 0.5, (rows, len(FEATURE_COLUMNS)))
     values[:, :8] *= np.array([CLASS_SCALES[name] for name in labels])[:, None]
     frame = pd.DataFrame(values.astype(np.float32), columns=list(FEATURE_COLUMNS))
+    frame["destination_port"] = frame["destination_port"].round()   # ports are whole numbers
     frame[LABEL_COLUMN] = labels
     return frame

@@ -59,12 +59,15 @@ def needs_labels(checked: BatchCheck, labelled: bool) -> bool:
 
 
 def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> np.ndarray | None:
-    """1.0 for each flow the champion's novelty models find unlike its predicted class."""
+    """1.0 for each flow the champion's novelty models find unlike its predicted class, or
+    that it calls benign on a port benign training traffic hardly used."""
     if champion.health_models is None:
         return None
     features = clean_features(frame, champion.bundle.features)
     predicted = checked.scores[PREDICTION_COLUMN].to_numpy()
-    return champion.health_models.is_novel(features, predicted).astype(float)
+    novel = champion.health_models.is_novel(features, predicted)
+    rare_port = champion.health_models.is_rare_port(features, predicted)
+    return (novel if rare_port is None else novel | rare_port).astype(float)
 
 
 def retrain_reason(checked: BatchCheck) -> str:

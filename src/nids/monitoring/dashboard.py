@@ -47,15 +47,17 @@ class JudgmentValues(BaseModel):
     estimated_accuracy: float = Field(description="Mean calibrated max-probability.")
     uncertain_share: float
     novel_share: float
+    rare_port_share: float | None = Field(None, description="None: a version without ports.")
     attack_share: float
     health_crossed: list[str] = Field(default_factory=list)
     incident_crossed: list[str] = Field(default_factory=list)
 
     def columns(self) -> dict[str, float]:
         """The statistics, and one 0/1 column per abnormal verdict (their sums count)."""
+        ports = {} if self.rare_port_share is None else {"rare_port_share": self.rare_port_share}
         return {"estimated_accuracy": self.estimated_accuracy,
                 "uncertain_share": self.uncertain_share, "novel_share": self.novel_share,
-                "attack_share": self.attack_share,
+                **ports, "attack_share": self.attack_share,
                 "health_degraded": float(self.health == "degraded"),
                 "incident": float(self.incident == "incident"),
                 "data_drift": float(self.drift == "drift")}
@@ -157,9 +159,11 @@ def judgment_panels() -> list[DashboardPanelPlot]:
         line_plot_panel("Attack share", [_value("attack_share", "predicted attacks")],
                         description="Share of flows predicted as any attack class", size="half"),
         line_plot_panel("Unsure and novel flows",
-                        [_value("uncertain_share", "unsure"), _value("novel_share", "novel")],
-                        description="Shares the model is unsure about, and unlike its training "
-                        "reference", size="half"),
+                        [_value("uncertain_share", "unsure"), _value("novel_share", "novel"),
+                         _value("rare_port_share", "benign on rare ports")],
+                        description="Shares the model is unsure about, unlike its training "
+                        "reference, and called benign on ports benign training traffic hardly "
+                        "used", size="half"),
         bar_plot_panel("Judgments per batch", _judgment_flags(), stacked=True, size="half",
                        description="Degraded health, incident, data drift"),
     ]

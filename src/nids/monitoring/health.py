@@ -4,7 +4,8 @@ With labels, per-class recall and F1 where a class has at least `min_support` ro
 classes are shown, never decisive) and macro-F1 over those classes. Without labels (live
 traffic), confidence-based performance estimation as NannyML's CBPE: the expected accuracy
 is the mean calibrated probability of the predicted class; plus the share of flows the model
-is unsure about and the share its novelty model finds outside the training reference.
+is unsure about, the share its novelty model finds outside the training reference, and the share
+it calls benign on ports benign training traffic hardly used.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class BatchStatistics(BaseModel):
     uncertain_share: float = Field(description="Share with calibrated max-probability below "
                                    "the threshold.")
     novel_share: float = Field(description="Share the novelty model finds unlike the reference.")
+    rare_port_share: float | None = Field(
+        None, description="Share called benign on a port rare among the benign training flows "
+        "(None: the model has no port table).")
     attack_share: float = Field(description="Share predicted as any attack class.")
     class_counts: dict[str, int] = Field(description="Rows predicted per attack class.")
 
@@ -37,22 +41,28 @@ class BatchStatistics(BaseModel):
         """Every statistic by name; `share:<class>` for each attack class of the model."""
         shares = {f"share:{name}": self.class_counts.get(name, 0) / max(self.rows, 1)
                   for name in classes if name != BENIGN}
+        ports = {} if self.rare_port_share is None else {"rare_port_share": self.rare_port_share}
         return {"estimated_accuracy": self.estimated_accuracy,
                 "uncertain_share": self.uncertain_share, "novel_share": self.novel_share,
-                "attack_share": self.attack_share, **shares}
+                **ports, "attack_share": self.attack_share, **shares}
 
 
 def row_statistics(models: HealthModels, features: pd.DataFrame, probabilities: np.ndarray,
                    uncertain_below: float) -> pd.DataFrame:
     """Per row of `features` (cleaned, with the model's feature columns), whose class
     probabilities by the model are `probabilities`: the calibrated max-probability
-    (`confidence`), whether it is `uncertain`, `novel`, and the `predicted` class."""
+    (`confidence`), whether it is `uncertain`, `novel`, called benign on a `rare_port` (when
+    the models have a port table), and the `predicted` class."""
     probabilities = models.calibrated_probabilities(features, probabilities)
     confidence = probabilities.max(axis=1)
     predicted = np.asarray(models.classes, dtype=object)[probabilities.argmax(axis=1)]
-    return pd.DataFrame({"confidence": confidence, "uncertain": confidence < uncertain_below,
+    rows = pd.DataFrame({"confidence": confidence, "uncertain": confidence < uncertain_below,
                          "novel": models.is_novel(features, predicted),
                          "predicted": predicted})
+    rare_port = models.is_rare_port(features, predicted)
+    if rare_port is not None:
+        rows["rare_port"] = rare_port
+    return rows
 
 
 def summarize_rows(rows: pd.DataFrame) -> BatchStatistics:
@@ -63,6 +73,7 @@ def summarize_rows(rows: pd.DataFrame) -> BatchStatistics:
         rows=len(rows), estimated_accuracy=float(rows["confidence"].mean()),
         uncertain_share=float(rows["uncertain"].mean()),
         novel_share=float(rows["novel"].mean()),
+        rare_port_share=float(rows["rare_port"].mean()) if "rare_port" in rows else None,
         attack_share=float((predicted != BENIGN).mean()),
         class_counts={str(k): int(v) for k, v in attacks.items()},
     )
@@ -113,7 +124,9 @@ class HealthJudgment(BaseModel):
         s = self.statistics
         lines = [f"### Model health: **{self.verdict}** (judged on {self.basis})", "",
                  f"- estimated accuracy (CBPE) {s.estimated_accuracy:.3f}, unsure share "
-                 f"{s.uncertain_share:.3f}, novel share {s.novel_share:.3f}"]
+                 f"{s.uncertain_share:.3f}, novel share {s.novel_share:.3f}"
+                 + ("" if s.rare_port_share is None
+                    else f", called benign on a rare port {s.rare_port_share:.3f}")]
         if self.macro_f1 is not None:
             lines.append(f"- macro-F1 over classes with enough rows {self.macro_f1:.3f}")
         lines += [f"- {name}: recall {q.recall:.3f}, F1 {q.f1:.3f}, {q.support} rows"

@@ -20,7 +20,7 @@ from nids.monitoring.judgment_settings import JudgmentSettings
 from nids.monitoring.thresholds import Thresholds
 from nids.training.calibration import HealthModels
 
-ESTIMATES = ("estimated_accuracy", "uncertain_share", "novel_share")
+ESTIMATES = ("estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share")
 
 
 def estimate_crossed(statistics: BatchStatistics, thresholds: Thresholds,
@@ -29,8 +29,10 @@ def estimate_crossed(statistics: BatchStatistics, thresholds: Thresholds,
     values, crossed = statistics.values([]), []
     for name in ESTIMATES:
         limit = thresholds.limit(name, statistics.rows, settings.overrides)
+        if limit is None or name not in values:   # a range or a statistic older versions lack
+            continue
         low = thresholds.ranges[name].side == "low"
-        if limit is not None and (values[name] < limit if low else values[name] > limit):
+        if values[name] < limit if low else values[name] > limit:
             crossed.append(f"{name.replace('_', ' ')} {values[name]:.3f} "
                            f"{'<' if low else '>'} normal {limit:.3f}")
     return crossed

@@ -1,8 +1,10 @@
 """What monitoring needs from a model beyond its predictions, fitted when it is trained:
 probabilities calibrated on the validation split (scikit-learn's `CalibratedClassifierCV`,
 isotonic per class, of the model's probabilities: `ModelProbabilities`) for confidence-based
-performance estimation, and a novelty model (scikit-learn's `IsolationForest`) fitted on the
-training reference that tells which flows lie outside what the model was trained on."""
+performance estimation, a novelty model (scikit-learn's `IsolationForest`) fitted on the
+training reference that tells which flows lie outside what the model was trained on, and the
+destination ports of the training split's benign flows, that tell a flow the model calls benign
+going where benign traffic it learnt from hardly went."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import IsolationForest
 from sklearn.frozen import FrozenEstimator
 
-from nids.data.schema import LABEL_COLUMN
+from nids.data.schema import BENIGN, LABEL_COLUMN
 from nids.tracking.registry import predict_probabilities
 from nids.training.train import TrainedModel, encode
 
@@ -35,6 +37,14 @@ NOVELTY_MIN_ROWS = 50
 # (bench/monitoring_decisions.py); 0.01 gave more margin but missed web brute force.
 NOVELTY_CONTAMINATION = 0.03
 CALIBRATION_ROWS = 100_000   # validation rows the calibrator is fitted on, at most
+PORT_COLUMN = "destination_port"
+# A port is rare when under this share of the training split's benign flows went to it. Real
+# benign traffic keeps 14-17% of its flows on such ports (the Friday and Thursday files of
+# ../shared), port scans, Bot beacons and the infiltrated host's scan 50-58% of theirs; known
+# DoS and DDoS, and the other extractor's benign flows, about what benign traffic has
+# (bench/monitoring_decisions.py). FTP and SSH brute force go to ports that carry 0.1-1% of
+# benign flows: at 1% these would count, but so would 34% of a real benign Thursday slice.
+RARE_PORT_SHARE = 0.001
 
 
 class ModelProbabilities(ClassifierMixin, BaseEstimator):
@@ -60,12 +70,16 @@ class ModelProbabilities(ClassifierMixin, BaseEstimator):
 
 @dataclass
 class HealthModels:
-    """The calibrated classifier and the novelty model of one model version."""
+    """The calibrated classifier, the novelty model and the benign ports of one model
+    version."""
 
     calibrator: CalibratedClassifierCV
     novelty: dict[str, IsolationForest]   # per class; NOVELTY_ALL for classes with few rows
     classes: list[str]
     features: list[str]
+    # share of the training split's benign flows per destination port; None: versions logged
+    # before, or a model without the port among its features
+    benign_ports: dict[int, float] | None = None
 
     def calibrated_probabilities(self, features: pd.DataFrame,
                                  probabilities: np.ndarray) -> np.ndarray:
@@ -87,6 +101,15 @@ class HealthModels:
             forest = self.novelty.get(name, self.novelty[NOVELTY_ALL])
             novel[rows] = forest.predict(values[rows]) == -1
         return novel
+
+    def is_rare_port(self, features: pd.DataFrame, predicted: np.ndarray) -> np.ndarray | None:
+        """Whether each flow is called benign and goes to a port under RARE_PORT_SHARE of the
+        benign training flows (None: no port table): a scan or a beacon the model never saw
+        passes for benign traffic, but not on benign traffic's ports."""
+        if self.benign_ports is None:
+            return None
+        shares = features[PORT_COLUMN].map(self.benign_ports).fillna(0.0).to_numpy()
+        return (np.asarray(predicted) == BENIGN) & (shares < RARE_PORT_SHARE)
 
     @classmethod
     def load(cls, path: Path) -> HealthModels:
@@ -137,9 +160,22 @@ def fit_novelty(reference: pd.DataFrame, features: list[str],
     return forests | {NOVELTY_ALL: forest(reference)}
 
 
+def benign_ports(train: pd.DataFrame, features: list[str]) -> dict[int, float] | None:
+    """The share of the training split's benign flows per destination port (None: the model
+    does not use the port, or the split has no benign flow)."""
+    benign = train.loc[train[LABEL_COLUMN].astype(str) == BENIGN, PORT_COLUMN] \
+        if PORT_COLUMN in features else pd.Series(dtype=float)
+    if benign.empty:
+        return None
+    shares = benign.value_counts(normalize=True)
+    return {int(port): float(share) for port, share in shares.items()}
+
+
 def fit_health_models(trained: TrainedModel, splits: dict[str, pd.DataFrame],
                       reference: pd.DataFrame, seed: int) -> HealthModels:
-    """Calibrator (validation split) and novelty model (reference) of a trained model."""
+    """Calibrator (validation split), novelty model (reference) and benign ports (training
+    split) of a trained model."""
     calibrator = fit_calibrator(trained, calibration_rows(splits, trained.classes, seed))
     return HealthModels(calibrator, fit_novelty(reference, trained.features, seed),
-                        list(trained.classes), list(trained.features))
+                        list(trained.classes), list(trained.features),
+                        benign_ports(splits["train"], trained.features))
