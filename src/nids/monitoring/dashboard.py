@@ -36,6 +36,10 @@ JUDGMENTS_TITLE = "Judgments"
 _IDS = uuid.UUID("8a4c0c4e-5f0b-4c55-9a53-6e1d2b7d9c11")  # namespace of stable panel ids
 
 
+STATISTICS = {"estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share",
+              "attack_share"}
+
+
 class JudgmentValues(BaseModel):
     """Monitoring's three judgments of a batch, as the dashboard shows them. Field names are
     those of BatchStatistics.values() and of the judgments' outcome fields, so
@@ -54,11 +58,8 @@ class JudgmentValues(BaseModel):
 
     def columns(self) -> dict[str, float]:
         """The statistics, and one 0/1 column per abnormal verdict (their sums count)."""
-        ports = {} if self.rare_port_share is None else {"rare_port_share": self.rare_port_share}
-        return {"estimated_accuracy": self.estimated_accuracy,
-                "uncertain_share": self.uncertain_share, "novel_share": self.novel_share,
-                **ports, "attack_share": self.attack_share,
-                "health_degraded": float(self.health == "degraded"),
+        statistics = self.model_dump(include=STATISTICS, exclude_none=True)
+        return {**statistics, "health_degraded": float(self.health == "degraded"),
                 "incident": float(self.incident == "incident"),
                 "data_drift": float(self.drift == "drift")}
 
