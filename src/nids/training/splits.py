@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from nids.config import FeatureConfig, LabelGrouping
 from nids.data.schema import BENIGN, FEATURE_COLUMNS, LABEL_COLUMN, LABEL_FAMILIES, LABELS
-from nids.io import atomic_path, release_arrow_memory
+from nids.io import atomic_path, release_arrow_memory, write_parquet
 from nids.training.features import clean_features
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def save_splits(splits: dict[str, pd.DataFrame], folder: Path) -> None:
     (folder / COMPLETE_MARKER).unlink(missing_ok=True)
     for name, frame in splits.items():
         with atomic_path(folder / f"{name}.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
+            write_parquet(frame, tmp)
     (folder / COMPLETE_MARKER).touch()
 
 
