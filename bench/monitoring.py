@@ -4,7 +4,8 @@
 2. Detection: N slices of consecutive flows of the reference days and N of a shifted day
    (Friday), in the generated files' time order, each checked exactly as the monitoring flow
    does (same functions, same config/monitoring.yaml settings), with labels and without;
-   prints how many got each verdict (health degraded, incident, drift, retrain).
+   prints how many got each verdict (health degraded, incident, drift, retrain) and how many
+   ask for labels (`surge`: by a port surge alone).
 3. Speed: the real monitoring flow on one 500,000-row CSV batch (retraining off), wall time
    and peak memory (this process and its children), against a Prefect server that is already
    up, as a deployment's run finds it (starting a temporary server took another 4-5 s).
@@ -39,7 +40,7 @@ from nids.data.generate import generate_dataset, write_official_csv
 from nids.data.incoming import mark_ready
 from nids.data.ingest import load_inputs
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
-from nids.monitoring import check, scenario
+from nids.monitoring import actions, check, scenario
 
 MODEL = "bench-monitoring"
 SHIFTED_DAY = ("Friday",)
@@ -82,10 +83,13 @@ def detection(frame, champion: check.Champion, config: MonitoringConfig, batches
                 judged = checked.judgments
                 counts.update({"health degraded": judged.health.verdict == "degraded",
                                "incident": judged.incident.verdict == "incident",
-                               "drift": judged.drift == "drift", "retrain": checked.retrain})
+                               "drift": judged.drift == "drift", "retrain": checked.retrain,
+                               "labels asked": actions.needs_labels(checked, labelled),
+                               "surge": bool(judged.health.ask_labels)})
             print(f"{title:<15} {'labelled' if labelled else 'unlabelled':<10} "
                   + "  ".join(f"{name} {counts[name]}/{batches}" for name in
-                              ("health degraded", "incident", "drift", "retrain"))
+                              ("health degraded", "incident", "drift", "retrain",
+                               "labels asked", "surge"))
                   + f"  ({(time.perf_counter() - started) / batches:.1f} s per batch)")
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from nids.config import load_monitoring_config, load_training_config
 from nids.data import batches
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring import check, frames
+from nids.monitoring import actions, check, frames
 from nids.training.evaluate import evaluate_model
 from nids.training.monitoring import monitoring_models
 from nids.training.reference import reference_sample
@@ -74,22 +74,27 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
         rows.append({"batch": name, "labels": labelled, "rows": len(frame),
                      "health": j.health.verdict, "incident": j.incident.verdict,
                      "drift": j.drift, "retrain": checked.retrain,
+                     "asks": actions.needs_labels(checked, labelled),
                      "est_acc": round(s.estimated_accuracy, 3),
                      "unsure": round(s.uncertain_share, 3), "novel": round(s.novel_share, 3),
                      "rare_port": round(s.rare_port_share, 3),
+                     "surge": round(s.surge_share, 3),
                      **limits(champion, s.rows, config),
                      "attack": round(s.attack_share, 3),
-                     "why": "; ".join(j.health.crossed + j.incident.crossed)[:160]})
+                     "why": "; ".join(j.health.crossed + j.health.ask_labels
+                                      + j.incident.crossed)[:160]})
         print(" | ".join(str(v) for v in rows[-1].values()), flush=True)
     return rows
 
 
 def limits(champion: check.Champion, rows: int, config) -> dict[str, float]:
-    """The unsure, novel and rare-port shares' upper limits for a batch of `rows` rows."""
+    """The unsure, novel, rare-port and surge shares' upper limits for a batch of `rows`
+    rows."""
     overrides = config.judgments.overrides
     return {f"{name}_max": round(champion.thresholds.limit(statistic, rows, overrides), 3)
             for name, statistic in (("unsure", "uncertain_share"), ("novel", "novel_share"),
-                                    ("rare_port", "rare_port_share"))}
+                                    ("rare_port", "rare_port_share"),
+                                    ("surge", "surge_share"))}
 
 
 def day_slices() -> list[tuple[str, pd.DataFrame]]:

@@ -108,14 +108,15 @@ def add_to_corpus(frame: pd.DataFrame, claimed: Claim, config: MonitoringConfig)
 @task(cache_policy=NO_CACHE)
 def request_labels(frame: pd.DataFrame, checked: BatchCheck, champion: Champion,
                    config: MonitoringConfig) -> str:
-    """Ask analysts to label an unlabelled batch on which the champion's health degraded:
-    the least confident and most novel flows first, as a CSV linked from the run."""
+    """Ask analysts to label an unlabelled batch on which the champion's health degraded
+    (or ports surged): the least confident and most novel flows first, as a CSV linked from
+    the run."""
     request = label_requests.request_for_batch(
         frame, checked.scores, checked.batch, config.labels, champion.version,
         novelty=actions.novelty_of(frame, checked, champion))
-    label_requests.publish_request(request, project_path(config.labels.labels_dir))
-    get_run_logger().warning("%s: model health degraded without labels; label request %s",
-                             checked.batch, request.path)
+    reason = actions.labels_reason(checked)
+    label_requests.publish_request(request, project_path(config.labels.labels_dir), reason)
+    get_run_logger().warning("%s: %s; label request %s", checked.batch, reason, request.path)
     return str(request.path)
 
 

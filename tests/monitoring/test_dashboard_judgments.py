@@ -25,8 +25,8 @@ JUDGMENT_PANELS = ["Judgments", "Estimated accuracy", "Attack share", "Unsure an
                    "Judgments per batch"]
 DEGRADED = JudgmentValues(
     health="degraded", incident="incident", drift="ok", estimated_accuracy=0.81,
-    uncertain_share=0.12, novel_share=0.05, rare_port_share=0.3, attack_share=0.4,
-    health_crossed=["estimated accuracy 0.810 < normal 0.900"],
+    uncertain_share=0.12, novel_share=0.05, rare_port_share=0.3, surge_share=0.25,
+    attack_share=0.4, health_crossed=["estimated accuracy 0.810 < normal 0.900"],
     incident_crossed=["attack share 0.400 > normal 0.100"])
 HEALTHY = JudgmentValues(   # of a version logged without the port table
     health="healthy", incident="normal", drift="drift", estimated_accuracy=0.93,
@@ -47,9 +47,9 @@ def panel_points(workspace_dir: Path, project_id: uuid.UUID,
 def test_judgment_values_are_values_tags_and_metadata():
     assert DEGRADED.columns() == {
         "estimated_accuracy": 0.81, "uncertain_share": 0.12, "novel_share": 0.05,
-        "rare_port_share": 0.3, "attack_share": 0.4, "health_degraded": 1.0, "incident": 1.0,
-        "data_drift": 0.0}
-    assert "rare_port_share" not in HEALTHY.columns()
+        "rare_port_share": 0.3, "surge_share": 0.25, "attack_share": 0.4,
+        "health_degraded": 1.0, "incident": 1.0, "data_drift": 0.0}
+    assert {"rare_port_share", "surge_share"}.isdisjoint(HEALTHY.columns())
     assert DEGRADED.tags() == ["health:degraded", "incident:incident", "drift:ok"]
     assert HEALTHY.metadata()["health_crossed"] == "none"
     assert DEGRADED.metadata()["incident_crossed"] == "attack share 0.400 > normal 0.100"
@@ -104,7 +104,8 @@ def test_the_panels_plot_one_point_per_judged_batch(judged_history):
     assert panel_points(folder, project_id, panels["Attack share"]) == {
         "predicted attacks": [0.4, 0.1]}
     assert panel_points(folder, project_id, panels["Unsure and novel flows"]) == {
-        "unsure": [0.12, 0.02], "novel": [0.05, 0.01], "benign on rare ports": [0.3]}
+        "unsure": [0.12, 0.02], "novel": [0.05, 0.01], "benign on rare ports": [0.3],
+        "benign on surging ports": [0.25]}
     assert panel_points(folder, project_id, panels["Judgments"]) == {
         "health degraded": [1.0, 0.0], "incident": [1.0, 0.0], "data drift": [0.0, 1.0]}
 

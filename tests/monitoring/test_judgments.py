@@ -45,7 +45,8 @@ def test_calibrated_probabilities_and_thresholds_come_from_the_training_data(hea
     assert probabilities.sum(axis=1) == pytest.approx(1.0)
     assert thresholds.chunks >= 10 and thresholds.chunk_rows == 600  # 6,000 held-out rows
     assert {"estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share",
-            "attack_share", "share:DDoS", "share:PortScan"} == set(thresholds.ranges)
+            "surge_share", "attack_share", "share:DDoS", "share:PortScan"} == set(
+        thresholds.ranges)
     assert thresholds.ranges["attack_share"].mean == pytest.approx(0.2, abs=0.03)
     assert thresholds.champion_recall["DDoS"] > 0.95
     assert "| attack_share |" in thresholds.markdown()
@@ -143,6 +144,36 @@ def test_flows_called_benign_on_ports_benign_training_traffic_hardly_used_degrad
                   labels=False).judgments.health.statistics.rare_port_share < 0.05
 
 
+def test_a_surge_of_flows_called_benign_on_an_ordinary_port_asks_for_labels_only(
+        health_champion, config):
+    """Brute force against a login the model never saw passes for benign traffic on a port
+    benign traffic uses: half a benign batch on one port that carries 0.1-2% of the benign
+    training flows (the builder's are round(lognormal(3, 0.5)); port 40 is about 1%) is a
+    surge. It asks for labels, neither degrades health nor retrains: real benign traffic
+    surges too."""
+    share = health_champion.health_models.benign_ports[40]
+    assert 0.001 <= share < 0.02
+    batch = flows(ROWS, 16, ("BENIGN",), (1.0,))
+    batch.loc[: ROWS // 2 - 1, "destination_port"] = 40.0
+    checked = judged(batch, health_champion, config, labels=False)
+    health = checked.judgments.health
+    assert health.statistics.surge_share == pytest.approx(0.5, abs=0.03)
+    assert list(health.statistics.surging_ports) == [40]
+    assert health.verdict == "healthy" and not checked.retrain
+    assert health.ask_labels[0].startswith("called benign on a surging port: surge share 0.5")
+    assert "port 40 " in health.ask_labels[0] and "**labels asked:**" in health.markdown()
+    assert actions.needs_labels(checked, labelled=False)
+    assert actions.labels_reason(checked) == health.ask_labels[0]
+    novelty = actions.novelty_of(batch, checked, health_champion)   # asked for first
+    assert novelty[: ROWS // 2].mean() == 1.0 and novelty[ROWS // 2:].mean() < 0.1
+    labelled = judged(batch, health_champion, config, labels=True)   # the labels judge
+    assert labelled.judgments.health.ask_labels == []
+    assert not actions.needs_labels(labelled, labelled=True)
+    ordinary = judged(flows(ROWS, 16, ("BENIGN",), (1.0,)), health_champion, config,
+                      labels=False).judgments.health
+    assert ordinary.statistics.surge_share < 0.02 and ordinary.ask_labels == []
+
+
 def test_versions_logged_without_a_port_table_are_judged_without_the_statistic(
         health_champion, config):
     """Health models pickled before `benign_ports` existed lack the attribute; their
@@ -151,14 +182,16 @@ def test_versions_logged_without_a_port_table_are_judged_without_the_statistic(
     del older.__dict__["benign_ports"]
     thresholds = health_champion.thresholds.model_copy(update={"ranges": {
         name: r for name, r in health_champion.thresholds.ranges.items()
-        if name != "rare_port_share"}})
+        if name not in ("rare_port_share", "surge_share")}})
     champion = dataclasses.replace(health_champion, health_models=older, thresholds=thresholds)
     batch = flows(ROWS, 16, ("BENIGN",), (1.0,))
     batch.loc[: ROWS // 2 - 1, "destination_port"] = 100.0
     health = judged(batch, champion, config, labels=False).judgments.health
     assert health.statistics.rare_port_share is None
-    assert "rare_port_share" not in health.statistics.values([])
+    assert health.statistics.surge_share is None
+    assert {"rare_port_share", "surge_share"}.isdisjoint(health.statistics.values([]))
     assert health.verdict == "healthy" and "rare port" not in health.markdown()
+    assert health.ask_labels == [] and "surging" not in health.markdown()
 
 
 def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):

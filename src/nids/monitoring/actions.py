@@ -52,22 +52,34 @@ def alerts_of(checked: BatchCheck) -> list[tuple[str, str]]:
 
 
 def needs_labels(checked: BatchCheck, labelled: bool) -> bool:
-    """Health degraded on a batch without labels: a retrain could learn nothing new from it,
-    so analysts are asked for labels instead (nids.monitoring.label_requests)."""
+    """Health degraded, or a surge of flows called benign, on a batch without labels: a
+    retrain could learn nothing new from it, so analysts are asked for labels instead
+    (nids.monitoring.label_requests)."""
     judgments = checked.judgments
-    return judgments is not None and judgments.health.verdict == "degraded" and not labelled
+    return (judgments is not None and not labelled
+            and (judgments.health.verdict == "degraded" or bool(judgments.health.ask_labels)))
+
+
+def labels_reason(checked: BatchCheck) -> str:
+    """Why labels are asked for a batch that `needs_labels`, in words."""
+    health = checked.judgments.health
+    if health.verdict == "degraded":
+        return "model health degraded: " + "; ".join(health.crossed)
+    return "; ".join(health.ask_labels)
 
 
 def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> np.ndarray | None:
     """1.0 for each flow the champion's novelty models find unlike its predicted class, or
-    that it calls benign on a port benign training traffic hardly used."""
-    if champion.health_models is None:
+    that it calls benign on a port benign training traffic hardly used or on a surging port."""
+    models = champion.health_models
+    if models is None:
         return None
     features = clean_features(frame, champion.bundle.features)
     predicted = checked.scores[PREDICTION_COLUMN].to_numpy()
-    novel = champion.health_models.is_novel(features, predicted)
-    rare_port = champion.health_models.is_rare_port(features, predicted)
-    return (novel if rare_port is None else novel | rare_port).astype(float)
+    novel = models.is_novel(features, predicted)
+    if models.benign_ports is not None:
+        novel |= models.is_rare_port(features, predicted) | models.is_surging(features, predicted)
+    return novel.astype(float)
 
 
 def retrain_reason(checked: BatchCheck) -> str:

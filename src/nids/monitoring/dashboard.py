@@ -37,7 +37,7 @@ _IDS = uuid.UUID("8a4c0c4e-5f0b-4c55-9a53-6e1d2b7d9c11")  # namespace of stable 
 
 
 STATISTICS = {"estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share",
-              "attack_share"}
+              "surge_share", "attack_share"}
 
 
 class JudgmentValues(BaseModel):
@@ -52,6 +52,7 @@ class JudgmentValues(BaseModel):
     uncertain_share: float
     novel_share: float
     rare_port_share: float | None = Field(None, description="None: a version without ports.")
+    surge_share: float | None = Field(None, description="None: a version without ports.")
     attack_share: float
     health_crossed: list[str] = Field(default_factory=list)
     incident_crossed: list[str] = Field(default_factory=list)
@@ -161,10 +162,11 @@ def judgment_panels() -> list[DashboardPanelPlot]:
                         description="Share of flows predicted as any attack class", size="half"),
         line_plot_panel("Unsure and novel flows",
                         [_value("uncertain_share", "unsure"), _value("novel_share", "novel"),
-                         _value("rare_port_share", "benign on rare ports")],
+                         _value("rare_port_share", "benign on rare ports"),
+                         _value("surge_share", "benign on surging ports")],
                         description="Shares the model is unsure about, unlike its training "
-                        "reference, and called benign on ports benign training traffic hardly "
-                        "used", size="half"),
+                        "reference, called benign on ports benign training traffic hardly "
+                        "used, and on ports far busier than in training", size="half"),
         bar_plot_panel("Judgments per batch", _judgment_flags(), stacked=True, size="half",
                        description="Degraded health, incident, data drift"),
     ]

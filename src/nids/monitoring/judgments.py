@@ -21,13 +21,14 @@ from nids.monitoring.thresholds import Thresholds
 from nids.training.calibration import HealthModels
 
 ESTIMATES = ("estimated_accuracy", "uncertain_share", "novel_share", "rare_port_share")
+SURGE = "surge_share"   # asks for labels; real benign traffic surges too (Kerberos logons)
 
 
 def estimate_crossed(statistics: BatchStatistics, thresholds: Thresholds,
-                     settings: JudgmentSettings) -> list[str]:
-    """The label-free health statistics outside their normal range, in words."""
+                     settings: JudgmentSettings, names: tuple[str, ...] = ESTIMATES) -> list[str]:
+    """The label-free health statistics (`names`) outside their normal range, in words."""
     values, crossed = statistics.values([]), []
-    for name in ESTIMATES:
+    for name in names:
         limit = thresholds.limit(name, statistics.rows, settings.overrides)
         if limit is None or name not in values:   # a range or a statistic older versions lack
             continue
@@ -36,6 +37,18 @@ def estimate_crossed(statistics: BatchStatistics, thresholds: Thresholds,
             crossed.append(f"{name.replace('_', ' ')} {values[name]:.3f} "
                            f"{'<' if low else '>'} normal {limit:.3f}")
     return crossed
+
+
+def surge_asks(statistics: BatchStatistics, thresholds: Thresholds,
+               settings: JudgmentSettings) -> list[str]:
+    """The surge share beyond its normal range, in words, with the surging ports."""
+    crossed = estimate_crossed(statistics, thresholds, settings, (SURGE,))
+    if not crossed:
+        return []
+    ports = ", ".join(f"port {port} {flows} flows" for port, flows in
+                      sorted(statistics.surging_ports.items(), key=lambda item: -item[1]))
+    return [f"called benign on a surging port: {crossed[0]} ({ports}); an attack the model "
+            "never saw, or a service busier than in training"]
 
 
 def labelled_crossed(labels: pd.Series, predicted: np.ndarray, thresholds: Thresholds,
@@ -64,8 +77,9 @@ def judge_health(statistics: BatchStatistics, labels: pd.Series | None,
                  predicted: np.ndarray | None,
                  thresholds: Thresholds, settings: JudgmentSettings) -> HealthJudgment:
     """Degraded when labels show lost recall/F1 on classes with enough rows; without such
-    labels, when the estimated accuracy, unsure share or novel share leaves its range."""
-    notes, crossed, quality, macro = [], [], {}, None
+    labels, when the estimated accuracy, unsure, novel or rare-port share leaves its range.
+    Without labels, a surge share beyond its range asks for them."""
+    notes, crossed, quality, macro, asks = [], [], {}, None, []
     if labels is not None:
         crossed, quality, macro = labelled_crossed(labels, predicted, thresholds, settings)
     basis = "labels" if macro is not None else "estimate"
@@ -73,12 +87,14 @@ def judge_health(statistics: BatchStatistics, labels: pd.Series | None,
         if labels is not None:
             notes.append(f"no class has {settings.min_support} labelled rows: judged on estimates")
         crossed = estimate_crossed(statistics, thresholds, settings)
+    if labels is None:
+        asks = surge_asks(statistics, thresholds, settings)
     if statistics.rows < thresholds.chunk_rows:
         notes.append(f"{statistics.rows} rows, fewer than the {thresholds.chunk_rows}-row "
                      "chunks the ranges come from: ranges widened by sqrt(chunk/rows)")
     return HealthJudgment(verdict="degraded" if crossed else "healthy", statistics=statistics,
-                          crossed=crossed, per_class=quality, macro_f1=macro, basis=basis,
-                          notes=notes)
+                          crossed=crossed, ask_labels=asks, per_class=quality, macro_f1=macro,
+                          basis=basis, notes=notes)
 
 
 class Judgments(BaseModel):
@@ -112,7 +128,8 @@ def sampled_statistics(models: HealthModels, features: pd.DataFrame, probabiliti
     scale = len(features) / sample_rows
     return found.model_copy(update={
         "rows": len(features),
-        "class_counts": {k: int(round(v * scale)) for k, v in found.class_counts.items()}})
+        "class_counts": {k: int(round(v * scale)) for k, v in found.class_counts.items()},
+        "surging_ports": {k: int(round(v * scale)) for k, v in found.surging_ports.items()}})
 
 
 def judge_batch(statistics: BatchStatistics, classes: list[str], thresholds: Thresholds,

@@ -1,6 +1,7 @@
 """Label requests: the flows of an unlabelled batch an analyst should label first.
 
-When the champion is unsure about an unlabelled batch, retraining cannot learn anything new:
+When the champion is unsure about an unlabelled batch (its health degraded), or calls many
+flows to one ordinary service benign (a port surge), retraining cannot learn anything new:
 labels are needed. A request is a CSV under the requests folder (`<time>--<batch>.csv`), one
 line per flow, the least confident and most novel first: the flow key (`nids.data.corpus`),
 an empty `label` column for the analyst's verdict, the prediction, its probability, the novelty
@@ -126,12 +127,14 @@ def request_for_batch(frame: pd.DataFrame, scores: pd.DataFrame, batch: str,
                                labels.max_request_rows, labels.random_share)
 
 
-def request_markdown(request: LabelRequest, labels_dir: Path) -> str:
-    """What the Prefect artifact says: what is asked, where the file is, how to answer."""
+def request_markdown(request: LabelRequest, labels_dir: Path,
+                     reason: str = "it is unsure about this batch") -> str:
+    """What the Prefect artifact says: why labels are asked, where the file is, how to
+    answer."""
     version = f" (champion version {request.model_version})" if request.model_version else ""
     return (f"## Labels needed for {request.batch}\n\n"
-            f"The champion{version} is unsure about this unlabelled batch; a retrain cannot "
-            f"learn from it without labels.\n\n"
+            f"The champion{version} needs labels for this unlabelled batch: {reason}. A "
+            f"retrain cannot learn from it without them.\n\n"
             f"- Request: [{request.path.name}]({request.path.resolve().as_uri()}) "
             f"(`{request.path}`)\n"
             f"- {request.flows} of {request.batch_flows} flows, least confident first "
@@ -142,7 +145,8 @@ def request_markdown(request: LabelRequest, labels_dir: Path) -> str:
             "flows join the corpus and start a retrain (reason: labels arrived).\n")
 
 
-def publish_request(request: LabelRequest, labels_dir: Path) -> None:
+def publish_request(request: LabelRequest, labels_dir: Path, reason: str) -> None:
     """Show the request on the flow run as a markdown artifact linking to the CSV."""
-    create_markdown_artifact(key="label-request", markdown=request_markdown(request, labels_dir),
+    create_markdown_artifact(key="label-request",
+                             markdown=request_markdown(request, labels_dir, reason),
                              description=f"Labels needed for {request.batch}")
