@@ -58,6 +58,10 @@ def test_the_artifact_text_links_the_file_and_says_how_to_answer(tmp_path: Path,
     text = label_requests.request_markdown(request, Path("data/labels"))
     assert request.path.resolve().as_uri() in text
     assert "champion version 3" in text and "`data/labels/`" in text
+    assert "it is unsure about this batch" in text
+    surge = "called benign on a surging port: surge share 0.500 > normal 0.020 (port 22 1000 flows)"
+    assert f"needs labels for this unlabelled batch: {surge}." in label_requests.request_markdown(
+        request, Path("data/labels"), surge)
 
 
 def test_an_empty_batch_gets_no_request(tmp_path: Path, unlabelled):
