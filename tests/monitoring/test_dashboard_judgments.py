@@ -52,6 +52,7 @@ def test_judgment_values_are_values_tags_and_metadata():
     assert {"rare_port_share", "surge_share"}.isdisjoint(HEALTHY.columns())
     assert DEGRADED.tags() == ["health:degraded", "incident:incident", "drift:ok"]
     assert HEALTHY.metadata()["health_crossed"] == "none"
+    assert HEALTHY.metadata()["labels_asked"] == "none"
     assert DEGRADED.metadata()["incident_crossed"] == "attack share 0.400 > normal 0.100"
 
 

@@ -17,7 +17,7 @@ from nids.data.batches import load_batch
 from nids.data.generate import write_official_csv
 from nids.data.incoming import mark_ready
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring import scenario, tour_analyst
+from nids.monitoring import check, scenario, tour_analyst
 from nids.monitoring.judgment_settings import RangeOverride
 from nids.tracking import lineage
 from tests.support.incoming import arrive
@@ -76,6 +76,38 @@ def test_unseen_attacks_without_labels_get_a_label_request_whose_answer_joins_th
     assert stored[LABEL_COLUMN].value_counts().to_dict() == answered.labelled
     assert set(stored["flow_key"]) == set(request["flow_key"])
     partition.path.unlink()   # the retrain test below trains on the corpus as it was
+
+
+def test_a_port_surge_without_labels_asks_for_labels_and_neither_alerts_nor_retrains(
+    trained_workspace, small_monitoring_config
+) -> None:
+    """Brute force the champion never saw looks like the real Patators: flows it calls benign,
+    like benign training flows, to a port benign traffic uses, many more of them than in
+    training (here: the reference days' own benign flows to one such port, repeated)."""
+    folder, training, batches = trained_workspace
+    config = small_monitoring_config(folder / "surge", training)
+    shares = check.load_champion(config.model_name).health_models.benign_ports
+    reference = load_batch(batches["01-reference-days"])
+    benign = reference[reference[LABEL_COLUMN] == "BENIGN"].drop(columns=[LABEL_COLUMN])
+    ordinary = benign["destination_port"].map(shares).between(0.001, 0.02)
+    port = int(benign.loc[ordinary, "destination_port"].mode().iloc[0])
+    burst = benign[benign["destination_port"] == port].sample(1_000, replace=True,
+                                                              random_state=0)
+    batch = pd.concat([benign.head(1_000), burst], ignore_index=True)
+    path = folder / "surge" / "incoming" / "08-burst.csv"
+    write_official_csv(batch, path)
+
+    [outcome] = monitoring_flow(config=config, batch=str(path))
+    assert outcome.health == "healthy" and outcome.retrain is None and not outcome.alerts
+    assert outcome.label_request and outcome.corpus_partition is None
+    [asked] = outcome.labels_asked
+    assert asked.startswith("called benign on a surging port") and f"port {port} " in asked
+    request = pd.read_csv(outcome.label_request, keep_default_na=False)
+    on_port = request["destination_port"] == port   # ranked with the novel flows
+    assert on_port.sum() >= 1_000 and (request.loc[on_port, "novelty"] == 1.0).all()
+    [entry] = [json.loads(p.read_text()) for p in (folder / "surge" / "reports" / "drift")
+               .glob("*.json")]
+    assert entry["labels_asked"] == [asked]
 
 
 def test_clean_batch_starts_nothing_and_shifted_batch_retrains(

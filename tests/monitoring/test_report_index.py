@@ -86,6 +86,18 @@ def test_index_lists_newest_first_with_relative_links(tmp_path: Path):
         assert (tmp_path / link).is_file()
 
 
+def test_the_health_column_says_when_labels_are_asked_without_degraded_health(tmp_path: Path):
+    html_path, _ = report_paths(tmp_path, NOON, "ssh")
+    entry = ReportEntry(created_at=NOON, batch="ssh.csv", model_name="m", model_version="1",
+                        verdict="drift", report_html=html_path.name, health="healthy",
+                        labels_asked=["called benign on a surging port: surge share 0.500 > "
+                                      "normal 0.020 (port 22 1000 flows)"])
+    page = render_index([entry])
+    assert ('<span class="healthy">healthy</span><br><small>labels asked: called benign on a '
+            "surging port: surge share 0.500 &gt; normal 0.020 (port 22 1000 flows)</small>"
+            ) in page
+
+
 def test_index_escapes_what_it_shows(tmp_path: Path):
     save_entry(tmp_path, NOON, "<script>alert(1)</script>")
     page = write_index(tmp_path).read_text(encoding="utf-8")

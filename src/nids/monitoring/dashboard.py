@@ -55,6 +55,7 @@ class JudgmentValues(BaseModel):
     surge_share: float | None = Field(None, description="None: a version without ports.")
     attack_share: float
     health_crossed: list[str] = Field(default_factory=list)
+    labels_asked: list[str] = Field(default_factory=list)
     incident_crossed: list[str] = Field(default_factory=list)
 
     def columns(self) -> dict[str, float]:
@@ -71,6 +72,7 @@ class JudgmentValues(BaseModel):
         """Strings only: the UI's API accepts no other."""
         return {"health": self.health, "incident": self.incident, "drift": self.drift,
                 "health_crossed": "; ".join(self.health_crossed) or "none",
+                "labels_asked": "; ".join(self.labels_asked) or "none",
                 "incident_crossed": "; ".join(self.incident_crossed) or "none"}
 
 

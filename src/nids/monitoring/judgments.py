@@ -154,4 +154,5 @@ def judgment_fields(judgments: Judgments | None) -> dict[str, object]:
     return {"health": judgments.health.verdict, "incident": judgments.incident.verdict,
             "drift": judgments.drift,
             "health_crossed": judgments.health.crossed,
+            "labels_asked": judgments.health.ask_labels,
             "incident_crossed": judgments.incident.crossed}

@@ -60,6 +60,8 @@ class BatchOutcome(BaseModel):
     incident: Literal["incident", "normal"] | None = Field(None, description="Incident verdict.")
     drift: Literal["drift", "ok"] | None = Field(None, description="Data drift verdict.")
     health_crossed: list[str] = Field(default_factory=list, description="Why health degraded.")
+    labels_asked: list[str] = Field(default_factory=list, description="What asks for labels "
+                                    "without degrading health (a port surge, unlabelled).")
     incident_crossed: list[str] = Field(default_factory=list,
                                         description="Abnormal attack shares, with counts.")
     retrain: RetrainOutcome | None = Field(

@@ -41,6 +41,7 @@ class ReportEntry(BaseModel):
     incident: str | None = Field(None, description="'incident' or 'normal'.")
     drift: str | None = Field(None, description="'drift' or 'ok'.")
     health_crossed: list[str] = Field(default_factory=list)
+    labels_asked: list[str] = Field(default_factory=list)
     incident_crossed: list[str] = Field(default_factory=list)
 
     @property
@@ -125,7 +126,8 @@ def _row(entry: ReportEntry) -> str:
         html.escape(f"{entry.model_name} v{entry.model_version}"),
         f'<span class="{html.escape(entry.verdict.replace(" ", "-"))}">'
         f'{html.escape(entry.verdict)}</span>',
-        _judgment(entry.health, entry.health_crossed),
+        _judgment(entry.health, entry.health_crossed
+                  + [f"labels asked: {text}" for text in entry.labels_asked]),
         _judgment(entry.incident, entry.incident_crossed),
         _judgment(entry.drift, []),
         "<br>".join(html.escape(text) for text in entry.crossed) or "&mdash;",
