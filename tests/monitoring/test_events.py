@@ -46,4 +46,5 @@ def test_each_verdict_is_an_event_of_the_model_version_with_its_figures(prefect_
     assert any(text.startswith("DDoS: share") for text in incident.payload["crossed"])
     health = by_name["nids.health.healthy"].payload
     assert health["basis"] == "labels" and health["rows"] == 1_000
+    assert health["labels_asked"] == [] and health["surge_share"] == 0.0
     assert 0.9 < health["estimated_accuracy"] <= 1.0

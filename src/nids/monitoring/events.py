@@ -26,7 +26,8 @@ def verdict_payloads(batch: str, judgments: Judgments) -> dict[str, dict]:
     return {
         f"nids.health.{health.verdict}": {
             "batch": batch, "basis": health.basis, "crossed": health.crossed,
-            "macro_f1": health.macro_f1, **health.statistics.model_dump()},
+            "labels_asked": health.ask_labels, "macro_f1": health.macro_f1,
+            **health.statistics.model_dump()},
         f"nids.incident.{incident.verdict}": {
             "batch": batch, "attack_share": incident.attack_share,
             "attack_counts": incident.attack_counts, "crossed": incident.crossed},
