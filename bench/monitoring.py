@@ -85,7 +85,7 @@ def detection(frame, champion: check.Champion, config: MonitoringConfig, batches
                                "incident": judged.incident.verdict == "incident",
                                "drift": judged.drift == "drift", "retrain": checked.retrain,
                                "labels asked": actions.needs_labels(checked, labelled),
-                               "surge": bool(judged.health.ask_labels)})
+                               "surge": bool(judged.health.labels_asked)})
             print(f"{title:<15} {'labelled' if labelled else 'unlabelled':<10} "
                   + "  ".join(f"{name} {counts[name]}/{batches}" for name in
                               ("health degraded", "incident", "drift", "retrain",

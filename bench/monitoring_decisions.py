@@ -81,7 +81,7 @@ def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -
                      "surge": round(s.surge_share, 3),
                      **limits(champion, s.rows, config),
                      "attack": round(s.attack_share, 3),
-                     "why": "; ".join(j.health.crossed + j.health.ask_labels
+                     "why": "; ".join(j.health.crossed + j.health.labels_asked
                                       + j.incident.crossed)[:160]})
         print(" | ".join(str(v) for v in rows[-1].values()), flush=True)
     return rows

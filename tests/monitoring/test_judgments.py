@@ -160,18 +160,18 @@ def test_a_surge_of_flows_called_benign_on_an_ordinary_port_asks_for_labels_only
     assert health.statistics.surge_share == pytest.approx(0.5, abs=0.03)
     assert list(health.statistics.surging_ports) == [40]
     assert health.verdict == "healthy" and not checked.retrain
-    assert health.ask_labels[0].startswith("called benign on a surging port: surge share 0.5")
-    assert "port 40 " in health.ask_labels[0] and "**labels asked:**" in health.markdown()
+    assert health.labels_asked[0].startswith("called benign on a surging port: surge share 0.5")
+    assert "port 40 " in health.labels_asked[0] and "**labels asked:**" in health.markdown()
     assert actions.needs_labels(checked, labelled=False)
-    assert actions.labels_reason(checked) == health.ask_labels[0]
+    assert actions.labels_reason(checked) == health.labels_asked[0]
     novelty = actions.novelty_of(batch, checked, health_champion)   # asked for first
     assert novelty[: ROWS // 2].mean() == 1.0 and novelty[ROWS // 2:].mean() < 0.1
     labelled = judged(batch, health_champion, config, labels=True)   # the labels judge
-    assert labelled.judgments.health.ask_labels == []
+    assert labelled.judgments.health.labels_asked == []
     assert not actions.needs_labels(labelled, labelled=True)
     ordinary = judged(flows(ROWS, 16, ("BENIGN",), (1.0,)), health_champion, config,
                       labels=False).judgments.health
-    assert ordinary.statistics.surge_share < 0.02 and ordinary.ask_labels == []
+    assert ordinary.statistics.surge_share < 0.02 and ordinary.labels_asked == []
 
 
 def test_versions_logged_without_a_port_table_are_judged_without_the_statistic(
@@ -191,7 +191,7 @@ def test_versions_logged_without_a_port_table_are_judged_without_the_statistic(
     assert health.statistics.surge_share is None
     assert {"rare_port_share", "surge_share"}.isdisjoint(health.statistics.values([]))
     assert health.verdict == "healthy" and "rare port" not in health.markdown()
-    assert health.ask_labels == [] and "surging" not in health.markdown()
+    assert health.labels_asked == [] and "surging" not in health.markdown()
 
 
 def test_a_class_with_too_few_rows_is_shown_but_not_decisive(health_champion, config):

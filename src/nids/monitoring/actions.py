@@ -13,6 +13,7 @@ from nids.monitoring.check import BatchCheck, Champion
 from nids.monitoring.judgments import judgment_fields
 from nids.monitoring.outcomes import AlertOutcome, BatchOutcome, RetrainOutcome
 from nids.monitoring.retrain import drift_reason
+from nids.training.calibration import PORT_COLUMN, port_surges, rare_ports
 from nids.training.features import clean_features
 
 
@@ -57,7 +58,7 @@ def needs_labels(checked: BatchCheck, labelled: bool) -> bool:
     (nids.monitoring.label_requests)."""
     judgments = checked.judgments
     return (judgments is not None and not labelled
-            and (judgments.health.verdict == "degraded" or bool(judgments.health.ask_labels)))
+            and (judgments.health.verdict == "degraded" or bool(judgments.health.labels_asked)))
 
 
 def labels_reason(checked: BatchCheck) -> str:
@@ -65,7 +66,7 @@ def labels_reason(checked: BatchCheck) -> str:
     health = checked.judgments.health
     if health.verdict == "degraded":
         return "model health degraded: " + "; ".join(health.crossed)
-    return "; ".join(health.ask_labels)
+    return "; ".join(health.labels_asked)
 
 
 def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> np.ndarray | None:
@@ -77,8 +78,10 @@ def novelty_of(frame: pd.DataFrame, checked: BatchCheck, champion: Champion) -> 
     features = clean_features(frame, champion.bundle.features)
     predicted = checked.scores[PREDICTION_COLUMN].to_numpy()
     novel = models.is_novel(features, predicted)
-    if models.benign_ports is not None:
-        novel |= models.is_rare_port(features, predicted) | models.is_surging(features, predicted)
+    shares = models.benign_port_shares(features)
+    if shares is not None:
+        novel |= (rare_ports(shares, predicted)
+                  | port_surges(features[PORT_COLUMN].to_numpy(), shares, predicted))
     return novel.astype(float)
 
 

@@ -26,7 +26,7 @@ def verdict_payloads(batch: str, judgments: Judgments) -> dict[str, dict]:
     return {
         f"nids.health.{health.verdict}": {
             "batch": batch, "basis": health.basis, "crossed": health.crossed,
-            "labels_asked": health.ask_labels, "macro_f1": health.macro_f1,
+            "labels_asked": health.labels_asked, "macro_f1": health.macro_f1,
             **health.statistics.model_dump()},
         f"nids.incident.{incident.verdict}": {
             "batch": batch, "attack_share": incident.attack_share,

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from nids.data.schema import BENIGN
-from nids.training.calibration import PORT_COLUMN, HealthModels, port_surges
+from nids.training.calibration import PORT_COLUMN, HealthModels, port_surges, rare_ports
 from nids.training.evaluate import evaluate
 
 HealthVerdict = Literal["healthy", "degraded"]
@@ -71,7 +71,7 @@ def row_statistics(models: HealthModels, features: pd.DataFrame, probabilities: 
                          "predicted": predicted})
     shares = models.benign_port_shares(features)
     if shares is not None:
-        rows["rare_port"] = models.is_rare_port(features, predicted)
+        rows["rare_port"] = rare_ports(shares, predicted)
         rows["port"] = features[PORT_COLUMN].to_numpy()
         rows["benign_port_share"] = shares
     return rows
@@ -139,7 +139,7 @@ class HealthJudgment(BaseModel):
     verdict: HealthVerdict
     statistics: BatchStatistics
     crossed: list[str] = Field(description="What says the model no longer performs, in words.")
-    ask_labels: list[str] = Field(
+    labels_asked: list[str] = Field(
         default_factory=list, description="What calls for labels on an unlabelled batch "
         "without saying the model no longer performs (a surge of flows called benign), in words.")
     per_class: dict[str, ClassQuality] = Field(default_factory=dict)
@@ -162,6 +162,6 @@ class HealthJudgment(BaseModel):
                   f"{'' if q.decisive else ' (too few rows, not decisive)'}"
                   for name, q in self.per_class.items()]
         lines += [f"- **crossed:** {text}" for text in self.crossed]
-        lines += [f"- **labels asked:** {text}" for text in self.ask_labels]
+        lines += [f"- **labels asked:** {text}" for text in self.labels_asked]
         lines += [f"- note: {note}" for note in self.notes]
         return "\n".join(lines) + "\n"

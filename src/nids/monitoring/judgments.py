@@ -93,7 +93,7 @@ def judge_health(statistics: BatchStatistics, labels: pd.Series | None,
         notes.append(f"{statistics.rows} rows, fewer than the {thresholds.chunk_rows}-row "
                      "chunks the ranges come from: ranges widened by sqrt(chunk/rows)")
     return HealthJudgment(verdict="degraded" if crossed else "healthy", statistics=statistics,
-                          crossed=crossed, ask_labels=asks, per_class=quality, macro_f1=macro,
+                          crossed=crossed, labels_asked=asks, per_class=quality, macro_f1=macro,
                           basis=basis, notes=notes)
 
 
@@ -154,5 +154,5 @@ def judgment_fields(judgments: Judgments | None) -> dict[str, object]:
     return {"health": judgments.health.verdict, "incident": judgments.incident.verdict,
             "drift": judgments.drift,
             "health_crossed": judgments.health.crossed,
-            "labels_asked": judgments.health.ask_labels,
+            "labels_asked": judgments.health.labels_asked,
             "incident_crossed": judgments.incident.crossed}

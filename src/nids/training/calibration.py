@@ -120,23 +120,6 @@ class HealthModels:
             return None
         return features[PORT_COLUMN].map(self.benign_ports).fillna(0.0).to_numpy()
 
-    def is_rare_port(self, features: pd.DataFrame, predicted: np.ndarray) -> np.ndarray | None:
-        """Whether each flow is called benign and goes to a port under RARE_PORT_SHARE of the
-        benign training flows (None: no port table): a scan or a beacon the model never saw
-        passes for benign traffic, but not on benign traffic's ports."""
-        shares = self.benign_port_shares(features)
-        if shares is None:
-            return None
-        return (np.asarray(predicted) == BENIGN) & (shares < RARE_PORT_SHARE)
-
-    def is_surging(self, features: pd.DataFrame, predicted: np.ndarray) -> np.ndarray | None:
-        """`port_surges` of the rows of `features` taken as one batch (None: no port
-        table)."""
-        shares = self.benign_port_shares(features)
-        if shares is None:
-            return None
-        return port_surges(features[PORT_COLUMN].to_numpy(), shares, predicted)
-
     @classmethod
     def load(cls, path: Path) -> HealthModels:
         loaded = joblib.load(path)
@@ -170,6 +153,13 @@ def fit_calibrator(trained: TrainedModel, rows: pd.DataFrame) -> CalibratedClass
     calibrator.fit(predict_probabilities(trained.bundle, rows),
                    encode(rows[LABEL_COLUMN], trained.classes))
     return calibrator
+
+
+def rare_ports(benign_shares: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Whether each flow is called benign and goes to a port under RARE_PORT_SHARE of the
+    benign training flows (`benign_shares`: `HealthModels.benign_port_shares`): a scan or a
+    beacon the model never saw passes for benign traffic, but not on benign traffic's ports."""
+    return (np.asarray(predicted) == BENIGN) & (benign_shares < RARE_PORT_SHARE)
 
 
 def port_surges(ports: np.ndarray, benign_shares: np.ndarray,
