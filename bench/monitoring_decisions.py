@@ -35,8 +35,7 @@ from nids.data import batches
 from nids.data.schema import LABEL_COLUMN
 from nids.monitoring import actions, check, frames
 from nids.training.evaluate import evaluate_model
-from nids.training.monitoring import monitoring_models
-from nids.training.reference import reference_sample
+from nids.training.monitoring import prepare_monitoring
 from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
@@ -56,11 +55,11 @@ def train_champion(sample: pd.DataFrame, left_out: str | None) -> check.Champion
     splits = configured_splits(frame.reset_index(drop=True), f)
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
-    reference = reference_sample(splits["train"], trained.bundle, f.reference_rows, f.seed)
-    models, thresholds = monitoring_models(trained, splits, reference, evaluation, f.seed)
+    handed = prepare_monitoring(trained, splits, evaluation, f)
     features = frames.drift_features(trained.features)
     return check.Champion(f"bench-without-{left_out}", trained.bundle,
-                          frames.reference_frame(reference, features), models, thresholds)
+                          frames.reference_frame(handed.reference, features), handed.models,
+                          handed.thresholds)
 
 
 def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -> list[dict]:

@@ -168,7 +168,7 @@ class FeatureConfig(StrictModel):
     validation_share: float = Field(0.1, gt=0, lt=0.5)
     test_share: float = Field(0.2, gt=0, lt=0.5)
     max_rows_per_class: int | None = Field(
-        50_000, ge=1_000,
+        40_000, ge=1_000,
         description="Undersample any class above this many rows in the training split only "
         "(keeps full-scale training within minutes; validation and test keep every row).",
     )

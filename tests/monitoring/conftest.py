@@ -22,15 +22,14 @@ import xgboost as xgb
 from mlflow import MlflowClient
 
 from flows.training import training_flow
-from nids.config import MonitoringConfig, TrainingConfig, XGBoostConfig
+from nids.config import FeatureConfig, MonitoringConfig, TrainingConfig, XGBoostConfig
 from nids.data.generate import generate_dataset
 from nids.data.ingest import load_inputs
 from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, PREDICTION_COLUMN
 from nids.monitoring import check, frames, scenario
 from nids.tracking.registry import ModelBundle
 from nids.training.evaluate import evaluate_model
-from nids.training.monitoring import monitoring_models
-from nids.training.reference import reference_sample
+from nids.training.monitoring import prepare_monitoring
 from nids.training.train import train_on_splits
 from tests.support.builders import class_flows as flows
 from tests.support.builders import ml_csv
@@ -228,12 +227,13 @@ def health_champion() -> check.Champion:
     splits = {"train": flows(6_000, 0), "validation": flows(3_000, 1), "test": flows(3_000, 2)}
     trained = train_on_splits(splits, XGBoostConfig(n_estimators=30, max_depth=4, n_jobs=1))
     evaluation = evaluate_model(trained.bundle, splits["test"])
-    reference = reference_sample(splits["train"], trained.bundle, 3_000, seed=0)
-    models, thresholds = monitoring_models(trained, splits, reference, evaluation, seed=0)
+    handed = prepare_monitoring(trained, splits, evaluation,
+                                FeatureConfig(reference_rows=3_000, seed=0))
     bundle = trained.bundle
     bundle.version, bundle.tags = "3", {"test_macro_f1": f"{evaluation.macro_f1:.6f}"}
     return check.Champion("health", bundle, frames.reference_frame(
-        reference, frames.drift_features(trained.features)), models, thresholds)
+        handed.reference, frames.drift_features(trained.features)), handed.models,
+        handed.thresholds)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from nids.data.schema import LABEL_COLUMN
 from nids.monitoring import actions, check, frames
 from nids.paths import PROJECT_ROOT
 from nids.training.evaluate import evaluate_model
-from nids.training.monitoring import monitoring_models
-from nids.training.reference import reference_sample
+from nids.training.monitoring import prepare_monitoring
 from nids.training.splits import configured_splits
 from nids.training.train import train_on_splits
 
@@ -43,12 +42,10 @@ def champion() -> check.Champion:
     splits = configured_splits(frame, config.features)
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
-    reference = reference_sample(splits["train"], trained.bundle,
-                                 config.features.reference_rows, config.features.seed)
-    models, thresholds = monitoring_models(trained, splits, reference, evaluation,
-                                           config.features.seed)
+    handed = prepare_monitoring(trained, splits, evaluation, config.features)
     return check.Champion("real", trained.bundle, frames.reference_frame(
-        reference, frames.drift_features(trained.features)), models, thresholds)
+        handed.reference, frames.drift_features(trained.features)), handed.models,
+        handed.thresholds)
 
 
 def judged(frame: pd.DataFrame, champion: check.Champion, labels: bool) -> check.BatchCheck:

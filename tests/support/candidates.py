@@ -12,6 +12,7 @@ from nids.config import DataSource, LabelGrouping, TrainingConfig, XGBoostConfig
 from nids.tracking import registry
 from nids.tracking.runs import RunOrigin
 from nids.training.evaluate import evaluate_model
+from nids.training.monitoring import MonitoringArtifacts, prepare_monitoring
 from nids.training.promotion import Candidate, compare_with_champion, register_candidate
 from nids.training.splits import build_splits
 from nids.training.train import train_on_splits
@@ -59,8 +60,14 @@ def register(candidate: Candidate, folder: Path, model_name: str, reason: str) -
     promotion = compare_with_champion(candidate, config.registry)
     origin = RunOrigin.of(reason, None, folder / "raw", f"fingerprint-{reason}",
                           DataSource(candidate.data_source))
-    register_candidate(candidate, promotion, config, origin)
+    register_candidate(candidate, promotion, config, origin, monitoring_of(candidate, config))
     return promotion.reason
+
+
+def monitoring_of(candidate: Candidate, config: TrainingConfig) -> MonitoringArtifacts:
+    """What the training flow hands monitoring for `candidate`."""
+    return prepare_monitoring(candidate.trained, candidate.splits, candidate.evaluation,
+                              config.features)
 
 
 def champion_of(model_name: str) -> str:

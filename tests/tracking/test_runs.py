@@ -25,6 +25,7 @@ from nids.training.promotion import (
 from tests.support.candidates import (
     champion_of,
     make_candidate,
+    monitoring_of,
     register,
     separable_frame,
     training_config,
@@ -44,7 +45,8 @@ def first(mlflow_store, candidate, tmp_path_factory):
     config = training_config(folder, "runs-first")
     origin = RunOrigin.of("test", None, folder / "raw", "fingerprint-1")
     promotion = compare_with_champion(candidate, config.registry)
-    version = register_candidate(candidate, promotion, config, origin)
+    version = register_candidate(candidate, promotion, config, origin,
+                                 monitoring_of(candidate, config))
     return promotion, version, origin, registry.version_by_alias("runs-first", "champion")
 
 
@@ -117,7 +119,7 @@ def test_a_refused_candidate_leaves_a_failed_run_and_no_version(
                                floor=evaluation.macro_f1 + 0.01)
     origin = RunOrigin.of("refused", None, tmp_path / "raw", "fingerprint-2")
     with pytest.raises(ValueError, match="Model refused: .*quality floor"):
-        register_candidate(candidate, refused, config, origin)
+        register_candidate(candidate, refused, config, origin, None)
 
     [run] = mlflow.search_runs([mlflow_store.experiment_id], "tags.reason = 'refused'",
                                output_format="list")

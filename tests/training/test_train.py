@@ -121,6 +121,21 @@ def test_training_is_deterministic_by_seed():
                                   runs[1].predict_proba(validation_x))
 
 
+def test_the_validation_rows_may_carry_columns_the_model_does_not_read():
+    """The flow hands its whole validation split (label and dropped columns included) so that
+    only the stopping rows' features are copied; the model is the one of the features alone."""
+    order = ["BENIGN", "DDoS", "PortScan"]
+    train_x, train_y = blobs(order, 40, seed=0)
+    validation_x, validation_y = blobs(order, 10, seed=1)
+    wider = validation_x.assign(label=validation_y, extra=1.0)[["extra", "label",
+                                                               *validation_x.columns]]
+    models = [train_model(train_x, train_y, x, validation_y, order, SMALL_MODEL)
+              for x in (validation_x, wider)]
+    assert models[1].get_booster().feature_names == list(train_x.columns)
+    np.testing.assert_array_equal(models[0].predict_proba(validation_x),
+                                  models[1].predict_proba(validation_x))
+
+
 def test_training_on_splits_selects_features_orders_classes_and_bundles_once():
     frame = flow_frame(["PortScan"] * 60 + ["BENIGN"] * 90, seed=3)
     frame["flow_duration"] = 7.0                       # constant: dropped

@@ -110,6 +110,18 @@ def test_the_real_champion_survives_scheduled_runs_without_real_data(
     mlflow.set_tracking_uri(registry.tracking_uri())
 
 
+def test_a_failure_in_the_measures_registers_nothing(
+        prefect_api, store: Path, small_training_config, monkeypatch) -> None:
+    """The measures run beside the promotion and the monitoring models; the flow waits for
+    them before it logs anything, so a failure there leaves no version and no alias."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("the figures could not be drawn")
+    monkeypatch.setattr("flows.training.measure_version", fail)
+    with pytest.raises(RuntimeError, match="the figures could not be drawn"):
+        training_flow(config=small_training_config(store, "e2e-measures-fail"), reason="e2e")
+    assert MlflowClient().search_model_versions("name = 'e2e-measures-fail'") == []
+
+
 def test_training_with_the_registry_down_fails_naming_it(
         prefect_api, tmp_path: Path, small_training_config, monkeypatch) -> None:
     [port] = free_ports(1)   # nothing listens there: the registry is down

@@ -117,7 +117,8 @@ def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: Featur
         return None
     splits = day_splits(frame, split.train_days, features,
                         split.max_rows_per_class or features.max_rows_per_class)
-    trained = train_on_splits(splits, params)
+    trained, train_rows = train_on_splits(splits, params), len(splits["train"])
+    del splits   # before the later days' rows are taken: the two need not be held together
     test, weights, test_rows = scored_frame(frame, split.test_days, features,
                                             split.test_rows_per_class)
     evaluation = evaluate_model(trained.bundle, test, weights)
@@ -125,6 +126,6 @@ def evaluate_by_day(frame: pd.DataFrame, split: DaySplitConfig, features: Featur
     per_class["detected"] = detected_share(evaluation.confusion).loc[per_class.index]
     per_class["in_training"] = per_class.index.isin(trained.classes)
     per_class["support"] = per_class["support"].round().astype(int)   # weighted: every row
-    return DayEvaluation(list(split.train_days), list(split.test_days), len(splits["train"]),
+    return DayEvaluation(list(split.train_days), list(split.test_days), train_rows,
                          test_rows, evaluation.macro_f1, len(test), split.test_rows_per_class,
                          per_class)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from nids.config import FeatureConfig
 from nids.monitoring.thresholds import Thresholds, fit_thresholds
 from nids.training.calibration import HealthModels, fit_health_models
 from nids.training.evaluate import Evaluation
+from nids.training.reference import reference_sample
 from nids.training.train import TrainedModel
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,25 @@ def monitoring_models(trained: TrainedModel, splits: dict[str, pd.DataFrame],
                 thresholds.chunk_rows,
                 {k: round(v.mean, 4) for k, v in thresholds.ranges.items()})
     return models, thresholds
+
+
+@dataclass(frozen=True)
+class MonitoringArtifacts:
+    """What the monitoring flow reads of a version, computed before anything is logged."""
+
+    reference: pd.DataFrame   # training rows with the model's predictions
+    models: HealthModels
+    thresholds: Thresholds
+
+
+def prepare_monitoring(trained: TrainedModel, splits: dict[str, pd.DataFrame],
+                       evaluation: Evaluation, features: FeatureConfig) -> MonitoringArtifacts:
+    """The reference sample (`features.reference_rows` training rows), then the health models
+    and thresholds fitted with it."""
+    reference = reference_sample(splits["train"], trained.bundle, features.reference_rows,
+                                 features.seed)
+    return MonitoringArtifacts(reference, *monitoring_models(trained, splits, reference,
+                                                             evaluation, features.seed))
 
 
 def download_monitoring(run_id: str, folder: Path) -> tuple[HealthModels, Thresholds] | None:

@@ -43,8 +43,7 @@ from nids.training.holdout import (
     score_on_holdout,
     score_test_split,
 )
-from nids.training.monitoring import monitoring_models
-from nids.training.reference import reference_sample
+from nids.training.monitoring import MonitoringArtifacts
 from nids.training.train import TrainedModel
 
 BY_HAND = ("; to promote it anyway, move the champion alias to its version by hand (MLflow UI, "
@@ -209,21 +208,21 @@ def compare_with_champion(candidate: Candidate, config: RegistryConfig) -> Promo
 
 
 def register_candidate(candidate: Candidate, promotion: Promotion, config: TrainingConfig,
-                       origin: runs.RunOrigin) -> int:
-    """Log the training run; unless the model is refused, log its reference sample, holdout
-    and the hashes of the rows it learnt from, register it and move the promotion's alias to
-    it. Returns the version."""
+                       origin: runs.RunOrigin, monitoring: MonitoringArtifacts | None) -> int:
+    """Log the training run; unless the model is refused, log its holdout, the hashes of the
+    rows it learnt from and `monitoring` (`prepare_monitoring`'s; None only for a refused
+    model), register it and move the promotion's alias to it. Returns the version."""
     trained, splits = candidate.trained, candidate.splits
     with runs.start_training_run(origin.flow_run_id) as run:
         runs.log_training_run(config, trained, candidate.evaluation, splits["train"], origin,
                               promotion.reason)
         promotion.raise_if_refused()   # inside the run: the refused run is kept, as failed
-        reference = reference_sample(splits["train"], trained.bundle,
-                                     config.features.reference_rows, config.features.seed)
-        runs.log_reference(reference)
+        if monitoring is None:
+            raise ValueError("A model is registered with its monitoring artifacts: pass "
+                             "prepare_monitoring's.")
+        runs.log_reference(monitoring.reference)
         runs.log_holdout(splits["test"], learnt_rows(splits))
-        runs.log_monitoring(*monitoring_models(trained, splits, reference,
-                                               candidate.evaluation, config.features.seed))
+        runs.log_monitoring(monitoring.models, monitoring.thresholds)
         tags = origin.version_tags(run.info.run_id, candidate.evaluation) | {
             "label_grouping": candidate.label_grouping}
         return runs.register_model(trained, splits["test"], config.registry.model_name, tags,

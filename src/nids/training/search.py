@@ -86,9 +86,8 @@ class Objective:
             mlflow.log_params(trial.params)
             try:
                 model = train_model(self.train[self.features], self.train[LABEL_COLUMN],
-                                    self.validation[self.features],
-                                    self.validation[LABEL_COLUMN], self.classes, params,
-                                    callbacks=[pruning])
+                                    self.validation, self.validation[LABEL_COLUMN],
+                                    self.classes, params, callbacks=[pruning])
             except optuna.TrialPruned:
                 mlflow.set_tag("state", "PRUNED")
                 pruned = True

@@ -74,9 +74,12 @@ def train_model(
     callbacks: list[xgb.callback.TrainingCallback] | None = None,
 ) -> xgb.XGBClassifier:
     """Fit on the training split, stopping early on the validation split's log-loss (on the
-    rows of `stopping_set`; `eval_metric_key` names it for callbacks, e.g. a search's pruning)."""
+    rows of `stopping_set`; `eval_metric_key` names it for callbacks, e.g. a search's pruning).
+    `validation_x` may hold more columns than `train_x`: only `train_x`'s are read, of the
+    stopping rows alone (the whole split is not copied)."""
     train_codes, validation_codes = encode(train_y, order), encode(validation_y, order)
     stopping, stopping_weights = stopping_set(validation_codes, len(order), params)
+    stopping_x = validation_x.iloc[stopping, validation_x.columns.get_indexer(train_x.columns)]
     model = xgb.XGBClassifier(
         tree_method="hist",
         objective="multi:softprob" if len(order) > 2 else "binary:logistic",
@@ -96,7 +99,7 @@ def train_model(
     model.fit(
         train_x, train_codes,
         sample_weight=class_weights(train_codes, len(order), params.class_weight_power),
-        eval_set=[(validation_x.iloc[stopping], validation_codes[stopping])],
+        eval_set=[(stopping_x, validation_codes[stopping])],
         sample_weight_eval_set=[stopping_weights],
         verbose=False,
     )
@@ -116,7 +119,6 @@ def train_on_splits(splits: dict[str, pd.DataFrame], params: XGBoostConfig) -> T
     train_split, validation_split = splits["train"], splits["validation"]
     features, dropped = select_features(train_split[list(FEATURE_COLUMNS)])
     classes = class_order(train_split[LABEL_COLUMN])
-    model = train_model(train_split[features], train_split[LABEL_COLUMN],
-                        validation_split[features], validation_split[LABEL_COLUMN],
-                        classes, params)
+    model = train_model(train_split[features], train_split[LABEL_COLUMN], validation_split,
+                        validation_split[LABEL_COLUMN], classes, params)
     return TrainedModel(model, classes, features, dropped)

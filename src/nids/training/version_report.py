@@ -1,8 +1,10 @@
 """What a registered version gets beside its test scores: bootstrap intervals, the day-based
 evaluation, precision-recall curves and feature importance, and its model card.
 
-`measure_version` computes them before registration (nothing is logged if it fails);
-`publish_version` logs them to the version's training run once the version exists.
+`measure_later_days` fits and scores the day-based model (it needs neither the main model nor
+its splits, so the flow runs it beside the main fit); `measure_version` computes the rest before
+registration (nothing is logged if either fails); `publish_version` logs them to the version's
+training run once the version exists.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ from nids.training.search import SEARCH_STAGE
 from nids.training.train import TrainedModel
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LaterDays:
+    """The day-based evaluation, or why there is none."""
+
+    evaluation: DayEvaluation | None
+    note: str   # why there is none; empty when there is one
 
 
 @dataclass
@@ -63,23 +73,29 @@ def day_note(frame: pd.DataFrame, config: TrainingConfig) -> str:
     return f"no rows of {', '.join(missing_days(frame, split))} in the training data"
 
 
-def measure_version(frame: pd.DataFrame, splits: dict[str, pd.DataFrame],
-                    trained: TrainedModel, evaluation: Evaluation,
+def measure_later_days(frame: pd.DataFrame, config: TrainingConfig) -> LaterDays:
+    """The day-based evaluation of the model's settings on `frame`, the ingested rows with
+    their `day`."""
+    started = time.monotonic()
+    day = evaluate_by_day(frame, config.evaluation.by_day, config.features, config.model)
+    logger.info("Day-based evaluation in %.0f s", time.monotonic() - started)
+    return LaterDays(day, "" if day else day_note(frame, config))
+
+
+def measure_version(splits: dict[str, pd.DataFrame], trained: TrainedModel,
+                    evaluation: Evaluation, later_days: LaterDays,
                     config: TrainingConfig) -> VersionMeasures:
-    """Intervals, day-based evaluation and figures of a trained model; `frame` holds the
-    ingested rows with their `day`, `evaluation` the model's scores on the test split."""
+    """Intervals and figures of a trained model, beside its day-based evaluation;
+    `evaluation` is the model's scores on the test split."""
     test, settings, probabilities = splits["test"], config.evaluation, evaluation.probabilities
     names, _ = best_classes(trained.bundle, probabilities)
     intervals = (f1_intervals(test[LABEL_COLUMN], names, settings.bootstrap_resamples,
                               settings.confidence, config.features.seed)
                  if settings.bootstrap_resamples else None)
-    started = time.monotonic()
-    day = evaluate_by_day(frame, settings.by_day, config.features, config.model)
-    logger.info("Day-based evaluation in %.0f s", time.monotonic() - started)
     figures = {"precision_recall.png": plot_precision_recall(test, probabilities,
                                                              trained.classes),
                "feature_importance.png": plot_importance(trained.model)}
-    return VersionMeasures(intervals, day, "" if day else day_note(frame, config), figures,
+    return VersionMeasures(intervals, later_days.evaluation, later_days.note, figures,
                            gain_importance(trained.model),
                            {name: len(split) for name, split in splits.items()},
                            class_rows(splits))
