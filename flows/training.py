@@ -189,14 +189,14 @@ def training_flow(config: TrainingConfig | None = None, reason: str = "manual",
     # the main fit, which leaves part of the cores idle (on two cores, a fifth).
     later_days = evaluate_by_day.submit(loaded, config)
     trained = train(splits, config)
-    day_evaluation = later_days.result()
+    day_based = later_days.result()
     # The last reader of every row is done: the rest holds the splits, not the whole frame
     # (0.9 GB at full scale).
     loaded = loaded.without_rows()
     evaluation = evaluate_on_test(trained, splits["test"])
     # The measures run beside the promotion and the monitoring models; all of them end
     # before anything is logged, so that a failure leaves no version.
-    measures = measure.submit(splits, trained, evaluation, day_evaluation, config)
+    measures = measure.submit(splits, trained, evaluation, day_based, config)
     candidate = Candidate(trained, evaluation, splits, loaded.data_source,
                           config.features.label_grouping.value)
     promotion = promote(candidate, config)

@@ -79,7 +79,7 @@ def train_model(
     stopping rows alone (the whole split is not copied)."""
     train_codes, validation_codes = encode(train_y, order), encode(validation_y, order)
     stopping, stopping_weights = stopping_set(validation_codes, len(order), params)
-    stopping_x = validation_x.iloc[stopping, validation_x.columns.get_indexer(train_x.columns)]
+    stopping_x = validation_x.iloc[stopping][train_x.columns]
     model = xgb.XGBClassifier(
         tree_method="hist",
         objective="multi:softprob" if len(order) > 2 else "binary:logistic",
