@@ -33,7 +33,7 @@ import pandas as pd
 from nids.config import load_monitoring_config, load_training_config
 from nids.data import batches
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring import actions, check, frames
+from nids.monitoring import actions, check
 from nids.training.evaluate import evaluate_model
 from nids.training.monitoring import prepare_monitoring
 from nids.training.splits import configured_splits
@@ -56,10 +56,7 @@ def train_champion(sample: pd.DataFrame, left_out: str | None) -> check.Champion
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
     handed = prepare_monitoring(trained, splits, evaluation, f)
-    features = frames.drift_features(trained.features)
-    return check.Champion(f"bench-without-{left_out}", trained.bundle,
-                          frames.reference_frame(handed.reference, features), handed.models,
-                          handed.thresholds)
+    return check.Champion.prepared(f"bench-without-{left_out}", trained.bundle, handed)
 
 
 def verdicts(frame: pd.DataFrame, name: str, champion: check.Champion, config) -> list[dict]:

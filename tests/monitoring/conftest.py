@@ -231,9 +231,7 @@ def health_champion() -> check.Champion:
                                 FeatureConfig(reference_rows=3_000, seed=0))
     bundle = trained.bundle
     bundle.version, bundle.tags = "3", {"test_macro_f1": f"{evaluation.macro_f1:.6f}"}
-    return check.Champion("health", bundle, frames.reference_frame(
-        handed.reference, frames.drift_features(trained.features)), handed.models,
-        handed.thresholds)
+    return check.Champion.prepared("health", bundle, handed)
 
 
 @pytest.fixture

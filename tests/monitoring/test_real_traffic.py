@@ -11,7 +11,7 @@ import pytest
 from nids.config import MonitoringConfig, load_training_config
 from nids.data import batches
 from nids.data.schema import LABEL_COLUMN
-from nids.monitoring import actions, check, frames
+from nids.monitoring import actions, check
 from nids.paths import PROJECT_ROOT
 from nids.training.evaluate import evaluate_model
 from nids.training.monitoring import prepare_monitoring
@@ -43,9 +43,7 @@ def champion() -> check.Champion:
     trained = train_on_splits(splits, config.model)
     evaluation = evaluate_model(trained.bundle, splits["test"])
     handed = prepare_monitoring(trained, splits, evaluation, config.features)
-    return check.Champion("real", trained.bundle, frames.reference_frame(
-        handed.reference, frames.drift_features(trained.features)), handed.models,
-        handed.thresholds)
+    return check.Champion.prepared("real", trained.bundle, handed)
 
 
 def judged(frame: pd.DataFrame, champion: check.Champion, labels: bool) -> check.BatchCheck:

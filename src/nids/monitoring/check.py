@@ -41,7 +41,7 @@ from nids.monitoring.thresholds import Thresholds
 from nids.tracking import registry
 from nids.training.calibration import HealthModels
 from nids.training.features import clean_features
-from nids.training.monitoring import download_monitoring
+from nids.training.monitoring import MonitoringArtifacts, download_monitoring
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,15 @@ class Champion:
     reference: pd.DataFrame
     health_models: HealthModels | None = None   # None: trained before they were logged
     thresholds: Thresholds | None = None
+
+    @classmethod
+    def prepared(cls, model_name: str, bundle: registry.ModelBundle,
+                 monitoring: MonitoringArtifacts) -> Champion:
+        """A model not read from the registry, with what the training flow prepares for it
+        (`prepare_monitoring`): benchmarks and tests judge batches with it."""
+        return cls(model_name, bundle, frames.reference_frame(
+            monitoring.reference, frames.drift_features(bundle.features)), monitoring.models,
+            monitoring.thresholds)
 
     @property
     def version(self) -> str:
