@@ -5,6 +5,9 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+
+from nids.data import batches
+from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 from tests.support.builders import (
     csv_bytes,
     expected_features,
@@ -13,9 +16,6 @@ from tests.support.builders import (
     ml_csv,
     unlabelled_csv,
 )
-
-from nids.data import batches
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN, LABELS, MACHINE_LEARNING_HEADER
 
 THREE_LABELS = ["BENIGN", "DDoS", "PortScan"]
 

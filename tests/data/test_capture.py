@@ -12,7 +12,7 @@ import pytest
 from nids.config import load_monitoring_config, load_training_config
 from nids.data import batches, capture, formats, ingest
 from nids.data.formats import FEATURE_NAMES
-from nids.data.schema import FEATURE_COLUMNS, LABEL_COLUMN
+from nids.data.schema import FEATURE_COLUMNS
 from nids.data.validate import validate_frame
 from nids.tracking.registry import predict_classes
 from nids.training.features import clean_features

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from tests.support.builders import flow_frame
 
 from nids.data.schema import FEATURE_COLUMNS
 from nids.data.validate import quality_table, raise_on_problems, validate_frame
+from tests.support.builders import flow_frame
 
 LIMITS = {"max_missing_share": 0.5, "max_infinite_share": 0.2}
 

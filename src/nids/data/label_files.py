@@ -4,8 +4,9 @@ A labels file is a CSV in the labels folder with a `flow_key` and a `label` colu
 label request is one; other columns are ignored, empty labels are skipped). Each label must be
 a known one (`schema.canonical_label`), each flow must be one a label request asked about (its
 features come from the request) or a flow of a monitored batch (`<batch>#<row>` of a batch in
-the monitoring flow's done/ folder, read with the same loader). An accepted file becomes a corpus partition and moves to
-`done/`; a refused one moves to `rejected/` with `<file>.error.txt` saying what to fix.
+the monitoring flow's done/ folder, read with the same loader). An accepted file becomes a
+corpus partition and moves to `done/`; a refused one moves to `rejected/` with
+`<file>.error.txt` saying what to fix.
 """
 
 from __future__ import annotations
