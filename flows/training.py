@@ -36,11 +36,13 @@ from nids.training.search import search_params
 from nids.training.splits import load_or_build_splits
 from nids.training.train import TrainedModel, train_on_splits
 from nids.training.version_report import (
+    LaterDayRows,
     LaterDays,
     VersionMeasures,
     measure_later_days,
     measure_version,
     publish_version,
+    take_later_days,
 )
 
 
@@ -56,9 +58,9 @@ def ingest(config: TrainingConfig) -> LoadedData:
 
 
 @task(cache_policy=NO_CACHE)
-def validate(frame: pd.DataFrame, config: TrainingConfig) -> ValidationResult:
+def validate(loaded: LoadedData, config: TrainingConfig) -> ValidationResult:
     """Measure data quality, publish it as a table, refuse unfit data."""
-    result = validate_frame(frame, config.validation.max_missing_share,
+    result = validate_frame(loaded.frame, config.validation.max_missing_share,
                             config.validation.max_infinite_share)
     if not result.quality.empty:
         create_table_artifact(
@@ -105,10 +107,16 @@ def evaluate_on_test(trained: TrainedModel, test: pd.DataFrame) -> Evaluation:
 
 
 @task(cache_policy=NO_CACHE)
-def evaluate_by_day(loaded: LoadedData, config: TrainingConfig) -> LaterDays:
+def take_day_rows(loaded: LoadedData, config: TrainingConfig) -> LaterDayRows:
+    """The rows the day-based evaluation learns (earlier days) and scores (later days)."""
+    return take_later_days(loaded.frame, config)
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_by_day(day_rows: LaterDayRows, config: TrainingConfig) -> LaterDays:
     """For the model card: a model of the same settings trained on the earlier days and
     scored on the later ones."""
-    return measure_later_days(loaded.frame, config)
+    return measure_later_days(day_rows, config)
 
 
 @task(cache_policy=NO_CACHE)
@@ -181,18 +189,19 @@ def training_flow(config: TrainingConfig | None = None, reason: str = "manual",
     registry.configure_tracking(config.registry.experiment_name)
     fail_abandoned_versions(config.registry.model_name)   # left pending by a dead run
     loaded = ingest(config)
-    validate(loaded.frame, config)
+    validate(loaded, config)
     splits = build_splits(loaded, config)
+    day_rows = take_day_rows(loaded, config)
+    # The last reader of every row is done: the rest holds the splits and the day-based
+    # model's rows, not the whole frame (0.9 GB at full scale).
+    loaded.drop_rows()
     if config.search.enabled:
         config = search_hyperparameters(splits, config)
     # The day-based model needs neither the main model nor its splits: it is fitted beside
     # the main fit, which leaves part of the cores idle (on two cores, a fifth).
-    later_days = evaluate_by_day.submit(loaded, config)
+    later_days = evaluate_by_day.submit(day_rows, config)
     trained = train(splits, config)
     day_based = later_days.result()
-    # The last reader of every row is done: the rest holds the splits, not the whole frame
-    # (0.9 GB at full scale).
-    loaded = loaded.without_rows()
     evaluation = evaluate_on_test(trained, splits["test"])
     # The measures run beside the promotion and the monitoring models; all of them end
     # before anything is logged, so that a failure leaves no version.

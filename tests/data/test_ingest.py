@@ -1,6 +1,7 @@
 """Loading CICIDS2017 CSVs of both official variants, their quirks, zips, cache and errors."""
 
 import logging
+import weakref
 import zipfile
 
 import numpy as np
@@ -239,18 +240,22 @@ def test_cache_is_reused_without_parsing_again(raw_folder, tmp_path, monkeypatch
     assert second.files == first.files
 
 
-def test_without_rows_keeps_the_description_and_lets_the_rows_go(raw_folder, tmp_path):
+def test_drop_rows_keeps_the_description_and_lets_the_rows_go_from_every_holder(raw_folder,
+                                                                              tmp_path):
     loaded = ingest.load_inputs(ingest.find_input_files(raw_folder), tmp_path / "cache")
-    described = loaded.without_rows()
-    assert len(described.frame) == 0
-    assert described.frame.dtypes.equals(loaded.frame.dtypes)
-    assert (described.fingerprint, described.files, described.data_source) == (
-        loaded.fingerprint, loaded.files, loaded.data_source)
+    held = {"loaded": loaded}   # as a finished task run's parameters hold it
+    description = (loaded.fingerprint, loaded.files, loaded.data_source)
+    dtypes, rows = loaded.frame.dtypes, weakref.ref(loaded.frame)
+    loaded.drop_rows()
+    assert rows() is None
+    assert len(held["loaded"].frame) == 0
+    assert held["loaded"].frame.dtypes.equals(dtypes)
+    assert (loaded.fingerprint, loaded.files, loaded.data_source) == description
     for column in loaded.frame.select_dtypes("number").columns:   # no view of the rows
-        held = described.frame[column].to_numpy()
-        while isinstance(held.base, np.ndarray):
-            held = held.base
-        assert held.size == 0, column
+        kept = loaded.frame[column].to_numpy()
+        while isinstance(kept.base, np.ndarray):
+            kept = kept.base
+        assert kept.size == 0, column
 
 
 def test_the_cache_dictionary_encodes_only_the_text_columns(raw_folder, tmp_path):

@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import logging
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from nids.data import archives, parsing
 from nids.data.archives import DEFAULT_MAX_EXPANDED_BYTES, sha256_of
 from nids.data.official import checksum_warning, day_of
 from nids.data.schema import LABEL_COLUMN, LABELS
-from nids.io import atomic_path, text_columns
+from nids.io import atomic_path, release_arrow_memory, text_columns
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,14 @@ class LoadedData:
     data_source: DataSource = DataSource.REAL   # what the rows are (set by nids.data.sources)
     corpus_partitions: list[str] = field(default_factory=list)  # read beside the files
 
-    def without_rows(self) -> LoadedData:
-        """The same description with an empty frame (its columns kept), for the stages after
-        the last one that reads the rows."""
-        return replace(self, frame=self.frame.iloc[:0].copy())   # a copy: a view keeps them
+    def drop_rows(self) -> None:
+        """Empty the frame (its columns kept) once the last stage that reads the rows is done.
+        In place, not a copy: Prefect keeps the parameters of finished task runs until their
+        events are sent (up to 20 s at full scale, while the fits hold the cores), and they
+        hold this object, so only emptying it lets the rows go at once. The rows' columns
+        are Arrow's buffers (`to_frame`): Arrow's allocator hands them back to the OS."""
+        self.frame = self.frame.iloc[:0].copy()   # a copy: a view keeps the rows
+        release_arrow_memory()
 
 
 def find_input_files(folder: Path) -> list[Path]:

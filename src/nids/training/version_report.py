@@ -1,7 +1,8 @@
 """What a registered version gets beside its test scores: bootstrap intervals, the day-based
 evaluation, precision-recall curves and feature importance, and its model card.
 
-`measure_later_days` fits and scores the day-based model (it needs neither the main model nor
+`take_later_days` takes the day-based model's rows from the ingested frame (the frame can then
+go) and `measure_later_days` fits and scores that model (it needs neither the main model nor
 its splits, so the flow runs it beside the main fit); `measure_version` computes the rest before
 registration (nothing is logged if either fails); `publish_version` logs them to the version's
 training run once the version exists.
@@ -23,7 +24,13 @@ from nids.config import TrainingConfig
 from nids.data.schema import LABEL_COLUMN
 from nids.tracking.lineage import lineage_of
 from nids.tracking.registry import best_classes
-from nids.training.day_evaluation import DayEvaluation, evaluate_by_day, missing_days
+from nids.training.day_evaluation import (
+    DayEvaluation,
+    DayRows,
+    day_rows,
+    evaluate_day_rows,
+    missing_days,
+)
 from nids.training.evaluate import Evaluation
 from nids.training.figures import gain_importance, plot_importance, plot_precision_recall
 from nids.training.intervals import f1_intervals, interval_metrics
@@ -32,6 +39,14 @@ from nids.training.search import SEARCH_STAGE
 from nids.training.train import TrainedModel
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LaterDayRows:
+    """The day-based evaluation's rows, or why there is none."""
+
+    rows: DayRows | None
+    note: str   # why there is none; empty when there are rows
 
 
 @dataclass(frozen=True)
@@ -73,13 +88,20 @@ def day_note(frame: pd.DataFrame, config: TrainingConfig) -> str:
     return f"no rows of {', '.join(missing_days(frame, split))} in the training data"
 
 
-def measure_later_days(frame: pd.DataFrame, config: TrainingConfig) -> LaterDays:
-    """The day-based evaluation of the model's settings on `frame`, the ingested rows with
-    their `day`."""
+def take_later_days(frame: pd.DataFrame, config: TrainingConfig) -> LaterDayRows:
+    """The day-based evaluation's rows of `frame`, the ingested rows with their `day`."""
+    rows = day_rows(frame, config.evaluation.by_day, config.features)
+    return LaterDayRows(rows, "" if rows is not None else day_note(frame, config))
+
+
+def measure_later_days(taken: LaterDayRows, config: TrainingConfig) -> LaterDays:
+    """The day-based evaluation of the model's settings on the rows `take_later_days` took."""
+    if taken.rows is None:
+        return LaterDays(None, taken.note)
     started = time.monotonic()
-    day = evaluate_by_day(frame, config.evaluation.by_day, config.features, config.model)
+    day = evaluate_day_rows(taken.rows, config.evaluation.by_day, config.model)
     logger.info("Day-based evaluation in %.0f s", time.monotonic() - started)
-    return LaterDays(day, "" if day else day_note(frame, config))
+    return LaterDays(day, "")
 
 
 def measure_version(splits: dict[str, pd.DataFrame], trained: TrainedModel,
