@@ -57,17 +57,18 @@ class DayEvaluation:
 
 def missing_days(frame: pd.DataFrame, split: DaySplitConfig) -> list[str]:
     """The configured days without any row in `frame` (the day split is then not run)."""
-    present = set(frame["day"].astype(str).unique()) if "day" in frame else set()
+    present = set(map(str, frame["day"].unique())) if "day" in frame else set()
     wanted = [*(split.train_days or []), *(split.test_days or [])]
     return sorted(day_names(wanted) - present)
 
 
-def day_splits(frame: pd.DataFrame, days: list[str], features: FeatureConfig,
-               max_rows_per_class: int | None) -> dict[str, pd.DataFrame]:
-    """Training and validation splits of the rows of `days`, as the main model's: stratified,
-    the training rows undersampled to `max_rows_per_class`. No test split: the later days
-    test, so the random test share of these days trains too (within the same cap)."""
-    classes = class_labels(frame[LABEL_COLUMN], features.label_grouping)
+def day_splits(frame: pd.DataFrame, classes: pd.Series, days: list[str],
+               features: FeatureConfig, max_rows_per_class: int | None,
+               ) -> dict[str, pd.DataFrame]:
+    """Training and validation splits of the rows of `days` (`classes`: each row's class), as
+    the main model's: stratified, the training rows undersampled to `max_rows_per_class`. No
+    test split: the later days test, so the random test share of these days trains too
+    (within the same cap)."""
     rows = np.flatnonzero(frame["day"].isin(day_names(days)).to_numpy())
     parts = stratified_split(classes.iloc[rows], features.validation_share,
                              features.test_share, features.seed)
@@ -78,13 +79,13 @@ def day_splits(frame: pd.DataFrame, days: list[str], features: FeatureConfig,
                                          "validation": rows[parts["validation"]]})
 
 
-def scored_frame(frame: pd.DataFrame, days: list[str], features: FeatureConfig,
-                 rows_per_class: int | None) -> tuple[pd.DataFrame, np.ndarray, int]:
+def scored_frame(frame: pd.DataFrame, classes: pd.Series, days: list[str],
+                 features: FeatureConfig, rows_per_class: int | None,
+                 ) -> tuple[pd.DataFrame, np.ndarray, int]:
     """The rows of `days` as the test split has them (cleaned features plus the class), at
     most `rows_per_class` of a class (every row of rarer classes); the rows each stands for
     (a capped class's rows / rows kept), so that weighted counts are those of every row and
     recall, precision and F1 estimate the scores on all of them; and how many rows there are."""
-    classes = class_labels(frame[LABEL_COLUMN], features.label_grouping)
     rows = np.flatnonzero(frame["day"].isin(day_names(days)).to_numpy())
     kept = rows if rows_per_class is None else undersample(rows, classes, rows_per_class,
                                                            features.seed)
@@ -127,9 +128,10 @@ def day_rows(frame: pd.DataFrame, split: DaySplitConfig, features: FeatureConfig
         logger.warning("No day-based evaluation: no rows of %s in the training data (days "
                        "are read from the file names)", ", ".join(missing))
         return None
-    splits = day_splits(frame, split.train_days, features,
+    classes = class_labels(frame[LABEL_COLUMN], features.label_grouping)   # once for both
+    splits = day_splits(frame, classes, split.train_days, features,
                         split.max_rows_per_class or features.max_rows_per_class)
-    test, weights, test_rows = scored_frame(frame, split.test_days, features,
+    test, weights, test_rows = scored_frame(frame, classes, split.test_days, features,
                                             split.test_rows_per_class)
     return DayRows(splits, test, weights, test_rows)
 
